@@ -1,0 +1,1 @@
+"""Videoberatung-Bot: the service, Teams plumbing, storage and notifications."""

@@ -1,0 +1,156 @@
+"""The Bot Framework adapter, with outbound clients reused across turns.
+
+The SDK builds a new ``ConnectorClient`` (and a ``TokenApiClient``) for every turn, and each
+build costs milliseconds (msrest's retry policy set-up). Wrapping the authentication object
+lets the adapter reuse one client per app id, service URL and audience instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import OrderedDict
+from types import SimpleNamespace
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import ActivityTypes
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+    UserTokenClient,
+)
+
+from bot.config import Settings
+from bot.i18n import match_locale, translator
+from dialogs.session import SESSION_KEY
+
+log = logging.getLogger(__name__)
+MAX_CACHED_CLIENTS = 256
+
+
+class _ClientCache:
+    def __init__(self, size: int = MAX_CACHED_CLIENTS) -> None:
+        self._clients: OrderedDict[tuple[str, ...], ConnectorClient] = OrderedDict()
+        self._size = size
+
+    def get(self, key: tuple[str, ...]) -> ConnectorClient | None:
+        client = self._clients.get(key)
+        if client is not None:
+            self._clients.move_to_end(key)
+        return client
+
+    def put(self, key: tuple[str, ...], client: ConnectorClient) -> None:
+        self._clients[key] = client
+        if len(self._clients) > self._size:
+            self._clients.popitem(last=False)
+
+
+class _CachingConnectorFactory(ConnectorFactory):
+    def __init__(self, inner: ConnectorFactory, app_id: str, cache: _ClientCache) -> None:
+        self._inner = inner
+        self._app_id = app_id
+        self._cache = cache
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        key = (self._app_id, service_url, audience or "")
+        client = self._cache.get(key)
+        if client is None:
+            client = await self._inner.create(service_url, audience)
+            self._cache.put(key, client)
+        return client
+
+
+class PooledBotFrameworkAuthentication(BotFrameworkAuthentication):
+    """Delegates everything; hands out cached outbound clients."""
+
+    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+        self._inner = inner
+        self._connectors = _ClientCache()
+        self._token_clients: dict[str, UserTokenClient] = {}
+
+    async def authenticate_request(self, activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await self._inner.authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            app_id = _app_id(result.claims_identity)
+            result.connector_factory = _CachingConnectorFactory(
+                result.connector_factory, app_id, self._connectors
+            )
+        return result
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str):
+        return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return _CachingConnectorFactory(
+            self._inner.create_connector_factory(claims_identity),
+            _app_id(claims_identity),
+            self._connectors,
+        )
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        app_id = _app_id(claims_identity)
+        client = self._token_clients.get(app_id)
+        if client is None:
+            client = await self._inner.create_user_token_client(claims_identity)
+            self._token_clients[app_id] = client
+        return client
+
+    def create_bot_framework_client(self):
+        return self._inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return self._inner.get_originating_audience()
+
+    async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
+        return await self._inner.authenticate_channel_request(auth_header)
+
+
+def _app_id(identity: ClaimsIdentity | None) -> str:
+    if identity is None:
+        return ""
+    claims = identity.claims or {}
+    return str(claims.get("aud") or claims.get("appid") or claims.get("azp") or "")
+
+
+def create_adapter(settings: Settings) -> CloudAdapter:
+    configuration = SimpleNamespace(
+        APP_ID=settings.app_id,
+        APP_PASSWORD=settings.app_password.get_secret_value(),
+        APP_TYPE=settings.app_type,
+        APP_TENANTID=settings.app_tenant_id,
+    )
+    adapter = CloudAdapter(
+        PooledBotFrameworkAuthentication(ConfigurationBotFrameworkAuthentication(configuration))
+    )
+    adapter.on_turn_error = on_turn_error
+    return adapter
+
+
+async def on_turn_error(context: TurnContext, error: Exception) -> None:
+    """Log where it failed (never the message or the exception text), apologise kindly.
+
+    Nothing of the failed turn is saved, so the dialog stays where it was.
+    """
+    activity = context.activity
+    log.error(
+        "turn failed: %s in %s activity %s\n%s",
+        type(error).__name__,
+        activity.type,
+        activity.id,
+        "".join(traceback.format_tb(error.__traceback__)),
+    )
+    if activity.type != ActivityTypes.message:
+        return
+    session = context.turn_state.get(SESSION_KEY)
+    locale = session.locale if session is not None else match_locale(activity.locale)
+    try:
+        await context.send_activity(translator(locale)("error.apology"))
+    except Exception as send_error:  # the connector itself may be what failed
+        log.error("could not send the apology: %s", type(send_error).__name__)

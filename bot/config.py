@@ -1,0 +1,119 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+Bot Framework credentials keep their well-known names (``MicrosoftAppId`` …) so that the
+usual Azure Bot deployment templates work unchanged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+class ConfigurationError(ValueError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. ``.env.example`` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "app_id"))
+    app_password: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("MicrosoftAppPassword", "app_password")
+    )
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", validation_alias=AliasChoices("MicrosoftAppType", "app_type")
+    )
+    app_tenant_id: str = Field(
+        "", validation_alias=AliasChoices("MicrosoftAppTenantId", "app_tenant_id")
+    )
+
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST", "host"))
+    port: int = Field(3978, ge=0, le=65535, validation_alias=AliasChoices("PORT", "port"))
+    storage_url: str = Field(
+        "sqlite:///./data/videoberatung.db",
+        validation_alias=AliasChoices("BOT_STORAGE", "storage_url"),
+    )
+    upload_dir: str = Field(
+        "./data/uploads", validation_alias=AliasChoices("BOT_UPLOAD_DIR", "upload_dir")
+    )
+    max_request_bytes: int = Field(
+        256 * 1024,
+        gt=0,
+        validation_alias=AliasChoices("BOT_MAX_REQUEST_BYTES", "max_request_bytes"),
+    )
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024,
+        gt=0,
+        validation_alias=AliasChoices("BOT_MAX_UPLOAD_BYTES", "max_upload_bytes"),
+    )
+    default_locale: Literal["de", "en"] = Field(
+        "de", validation_alias=AliasChoices("BOT_DEFAULT_LOCALE", "default_locale")
+    )
+    state_ttl_days: int = Field(
+        30, gt=0, validation_alias=AliasChoices("BOT_STATE_TTL_DAYS", "state_ttl_days")
+    )
+
+    jobcenter_name: str = Field(
+        "Jobcenter", validation_alias=AliasChoices("JOBCENTER_NAME", "jobcenter_name")
+    )
+    jobcenter_phone: str = Field(
+        "", validation_alias=AliasChoices("JOBCENTER_PHONE", "jobcenter_phone")
+    )
+    jobcenter_address: str = Field(
+        "", validation_alias=AliasChoices("JOBCENTER_ADDRESS", "jobcenter_address")
+    )
+    privacy_url: str = Field(
+        "https://www.arbeitsagentur.de/datenschutz",
+        validation_alias=AliasChoices("PRIVACY_URL", "privacy_url"),
+    )
+    data_protection_contact: str = Field(
+        "", validation_alias=AliasChoices("DATA_PROTECTION_CONTACT", "data_protection_contact")
+    )
+
+    @field_validator("app_id", "app_tenant_id", "host", "jobcenter_phone", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @cached_property
+    def local_mode(self) -> bool:
+        """No Bot Framework credentials: only local clients (Playground, tests) can talk to us."""
+        return not self.app_id and not self.app_password.get_secret_value()
+
+    def check(self) -> None:
+        """Refuse combinations that would expose an unauthenticated bot or half-configure auth."""
+        if bool(self.app_id) != bool(self.app_password.get_secret_value()) and (
+            self.app_type != "UserAssignedMSI"
+        ):
+            raise ConfigurationError(
+                "MicrosoftAppId and MicrosoftAppPassword must be set together "
+                "(or both left empty for local mode)."
+            )
+        if self.app_type == "SingleTenant" and not self.app_tenant_id:
+            raise ConfigurationError("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId.")
+        if self.local_mode and not is_loopback(self.host):
+            raise ConfigurationError(
+                f"Local mode (no MicrosoftAppId/MicrosoftAppPassword) only listens on loopback; "
+                f"HOST={self.host!r} is not a loopback address. Set the credentials or use "
+                "HOST=127.0.0.1."
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

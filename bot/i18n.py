@@ -1,0 +1,69 @@
+"""Translation catalogs: one gettext PO file per language under ``dialogs/locales``.
+
+Message ids are symbolic keys (``welcome.title``); the German catalog is the reference. PO is
+the format translators' tools already speak; Babel reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "dialogs" / "locales"
+DEFAULT_LOCALE = "de"
+SUPPORTED_LOCALES = ("de", "en")
+
+log = logging.getLogger(__name__)
+
+
+class Translator:
+    """Looks up texts of one language, with the default language as fallback."""
+
+    def __init__(self, locale: str, messages: dict[str, str], fallback: dict[str, str]) -> None:
+        self.locale = locale
+        self._messages = messages
+        self._fallback = fallback
+
+    def __call__(self, key: str, **params: object) -> str:
+        text = self._messages.get(key) or self._fallback.get(key)
+        if text is None:
+            log.error("missing translation key %s", key)
+            return key
+        return text.format(**params) if params else text
+
+    def has(self, key: str) -> bool:
+        return key in self._messages or key in self._fallback
+
+    def variants(self, key: str) -> list[str]:
+        """A ``|``-separated synonym list (e.g. typed forms of an answer)."""
+        return [part.strip() for part in self(key).split("|") if part.strip()]
+
+
+@cache
+def load_catalog(locale: str) -> dict[str, str]:
+    path = LOCALES_DIR / f"{locale}.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    return {str(message.id): str(message.string) for message in catalog if message.id}
+
+
+def translator(locale: str) -> Translator:
+    locale = match_locale(locale)
+    return Translator(locale, load_catalog(locale), load_catalog(DEFAULT_LOCALE))
+
+
+def all_translators() -> Iterable[Translator]:
+    return (translator(locale) for locale in SUPPORTED_LOCALES)
+
+
+def match_locale(tag: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """``en-US`` → ``en``; anything unsupported → the default language."""
+    if not tag:
+        return default
+    language = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    return language if language in SUPPORTED_LOCALES else default

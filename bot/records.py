@@ -1,0 +1,280 @@
+"""Domain records of the client journey (DESIGN.md §7) and the repositories that store them.
+
+Every record is keyed by the client, so one client's data lives in one partition and
+"Meine Daten löschen" can find all of it. Consent events are append-only: the store itself
+refuses to change or delete them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from bot.storage.documents import ConflictError, DocumentStore
+
+CONSENT_EVENT = "consent_event"
+HANDOFF = "handoff"
+PROFILE = "profile"
+DROPOUT = "dropout"
+
+_RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_receipt_id() -> str:
+    """Short, readable over the phone: ``VB-7KQ4-M2XD``."""
+    chars = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(8))
+    return f"VB-{chars[:4]}-{chars[4:]}"
+
+
+class _Record:
+    """Dataclass records stored as plain JSON objects."""
+
+    def to_body(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{name: value for name, value in body.items() if name in known})
+
+
+class ConsentAction(StrEnum):
+    GIVEN = "given"
+    FORM_UPLOADED = "form_uploaded"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class ConsentStatus(StrEnum):
+    NONE = "none"
+    GIVEN = "given"
+    PENDING_VERIFICATION = "pending_verification"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"
+
+
+@dataclass
+class ConsentEvent(_Record):
+    event_id: str
+    client_id: str
+    action: str
+    text_version: str
+    text_sha256: str
+    method: str = "card"  # card | paper_form
+    receipt_id: str = ""
+    form_ref: str = ""
+    form_sha256: str = ""
+    actor: str = "client"
+    at: str = field(default_factory=lambda: utc_now().isoformat())
+
+
+class HandoffStatus(StrEnum):
+    REQUESTED = "requested"
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_HANDOFF_STATUSES = frozenset({HandoffStatus.REQUESTED, HandoffStatus.SCHEDULED})
+
+
+@dataclass
+class Handoff(_Record):
+    """What the counsellor needs to act; a tech-help call-back is a handoff too."""
+
+    handoff_id: str
+    client_id: str
+    client_name: str
+    purpose: str  # consultation | tech_help
+    consultation_type: str  # video | phone | in_person
+    topic: str
+    windows: list[str]
+    tech: dict[str, Any] = field(default_factory=dict)
+    consent_status: str = ConsentStatus.NONE
+    receipt_id: str = ""
+    phone: str = ""
+    status: str = HandoffStatus.REQUESTED
+    locale: str = "de"
+    created_at: str = field(default_factory=lambda: utc_now().isoformat())
+    updated_at: str = field(default_factory=lambda: utc_now().isoformat())
+
+
+@dataclass
+class ClientProfile(_Record):
+    client_id: str
+    locale: str = "de"
+    stage: str = "welcome"
+    consultation_type: str = ""
+    topic: str = ""
+    tech: dict[str, Any] = field(default_factory=dict)
+    windows: list[str] = field(default_factory=list)
+    counsellor_id: str = ""
+    updated_at: str = field(default_factory=lambda: utc_now().isoformat())
+
+
+@dataclass
+class Dropout(_Record):
+    """Why someone left the video path — counted for IT, with no personal data at all."""
+
+    dropout_id: str
+    reason: str
+    stage: str
+    at: str = field(default_factory=lambda: utc_now().strftime("%Y-%m-%d"))
+
+
+class ConsentLog:
+    """Append-only consent events of each client."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def append(self, event: ConsentEvent) -> bool:
+        """Record the event; ``False`` if an event with that id exists (a repeated submit)."""
+        try:
+            await self._store.create(
+                CONSENT_EVENT,
+                f"{event.client_id}:{event.event_id}",
+                event.to_body(),
+                partition=event.client_id,
+            )
+        except ConflictError:
+            return False
+        return True
+
+    async def events(self, client_id: str) -> list[ConsentEvent]:
+        documents = await self._store.list_partition(CONSENT_EVENT, client_id)
+        return [ConsentEvent.from_body(document.body) for document in documents]
+
+    async def status(self, client_id: str) -> tuple[ConsentStatus, ConsentEvent | None]:
+        """The current status follows from the last event that changes it."""
+        status, last = ConsentStatus.NONE, None
+        for event in await self.events(client_id):
+            status = {
+                ConsentAction.GIVEN: ConsentStatus.GIVEN,
+                ConsentAction.FORM_UPLOADED: ConsentStatus.PENDING_VERIFICATION,
+                ConsentAction.VERIFIED: ConsentStatus.GIVEN,
+                ConsentAction.REJECTED: ConsentStatus.REJECTED,
+                ConsentAction.WITHDRAWN: ConsentStatus.WITHDRAWN,
+            }.get(ConsentAction(event.action), status)
+            last = event
+        return status, last
+
+
+class Handoffs:
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def create(self, handoff: Handoff) -> bool:
+        """``False`` if this handoff exists already (a repeated submit)."""
+        try:
+            await self._store.create(
+                HANDOFF,
+                _key(handoff.client_id, handoff.handoff_id),
+                handoff.to_body(),
+                partition=handoff.client_id,
+            )
+        except ConflictError:
+            return False
+        return True
+
+    async def for_client(self, client_id: str) -> list[Handoff]:
+        documents = await self._store.list_partition(HANDOFF, client_id)
+        return [Handoff.from_body(document.body) for document in documents]
+
+    async def update(
+        self, client_id: str, handoff_id: str, change: Callable[[Handoff], None]
+    ) -> Handoff | None:
+        """Apply ``change`` with optimistic concurrency, re-reading on a conflict."""
+        key = _key(client_id, handoff_id)
+        while True:
+            document = await self._store.get(HANDOFF, key)
+            if document is None:
+                return None
+            handoff = Handoff.from_body(document.body)
+            change(handoff)
+            handoff.updated_at = utc_now().isoformat()
+            try:
+                await self._store.replace(HANDOFF, key, handoff.to_body(), etag=document.etag)
+            except ConflictError:
+                continue
+            return handoff
+
+    async def cancel_open(self, client_id: str) -> list[Handoff]:
+        cancelled = []
+        for handoff in await self.for_client(client_id):
+            if handoff.status in OPEN_HANDOFF_STATUSES:
+                updated = await self.update(client_id, handoff.handoff_id, _cancel)
+                if updated is not None:
+                    cancelled.append(updated)
+        return cancelled
+
+    async def delete_all(self, client_id: str) -> int:
+        handoffs = await self.for_client(client_id)
+        for handoff in handoffs:
+            await self._store.delete(HANDOFF, _key(client_id, handoff.handoff_id))
+        return len(handoffs)
+
+
+class Profiles:
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def get(self, client_id: str) -> ClientProfile | None:
+        document = await self._store.get(PROFILE, client_id)
+        return None if document is None else ClientProfile.from_body(document.body)
+
+    async def update(self, client_id: str, change: Callable[[ClientProfile], None]) -> None:
+        while True:
+            document = await self._store.get(PROFILE, client_id)
+            profile = (
+                ClientProfile(client_id)
+                if document is None
+                else ClientProfile.from_body(document.body)
+            )
+            change(profile)
+            profile.updated_at = utc_now().isoformat()
+            try:
+                if document is None:
+                    await self._store.create(
+                        PROFILE, client_id, profile.to_body(), partition=client_id
+                    )
+                else:
+                    await self._store.replace(
+                        PROFILE, client_id, profile.to_body(), etag=document.etag
+                    )
+            except ConflictError:
+                continue
+            return
+
+    async def delete(self, client_id: str) -> bool:
+        return await self._store.delete(PROFILE, client_id)
+
+
+class Dropouts:
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def count(self, reason: str, stage: str) -> None:
+        dropout = Dropout(secrets.token_hex(8), reason, stage)
+        await self._store.create(DROPOUT, dropout.dropout_id, dropout.to_body(), partition=reason)
+
+    async def by_reason(self, reason: str) -> int:
+        return len(await self._store.list_partition(DROPOUT, reason))
+
+
+def _key(client_id: str, record_id: str) -> str:
+    return f"{client_id}:{record_id}"
+
+
+def _cancel(handoff: Handoff) -> None:
+    handoff.status = HandoffStatus.CANCELLED

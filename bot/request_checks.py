@@ -1,0 +1,65 @@
+"""Checks in front of the SDK: bad requests get a clear 4xx, never a 5xx or a trace.
+
+The SDK on its own answers malformed JSON with 500, a missing content type with 404 and a
+bearer token in anonymous mode with 500 (it tries to fetch signing keys from the internet).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from botbuilder.schema import Activity
+from msrest.exceptions import DeserializationError
+
+from bot.config import Settings, is_loopback
+
+
+def problem(status: type[web.HTTPException], message: str) -> web.HTTPException:
+    return status(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def read_activity(request: web.Request, settings: Settings) -> Activity:
+    if request.content_type != "application/json":
+        raise problem(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
+    if request.content_length is not None and request.content_length > settings.max_request_bytes:
+        raise problem(web.HTTPRequestEntityTooLarge, "request body too large")
+    if settings.local_mode and request.headers.get("Authorization", "").strip():
+        raise problem(web.HTTPUnauthorized, "this bot runs in local mode and accepts no tokens")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise problem(web.HTTPRequestEntityTooLarge, "request body too large") from error
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise problem(web.HTTPBadRequest, "body is not valid JSON") from error
+    if not isinstance(body, dict):
+        raise problem(web.HTTPBadRequest, "body must be a JSON object (an activity)")
+    _require_activity_fields(body, settings)
+    try:
+        return Activity().deserialize(body)
+    except (DeserializationError, TypeError, ValueError, AttributeError) as error:
+        raise problem(web.HTTPBadRequest, "body is not a valid activity") from error
+
+
+def _require_activity_fields(body: dict[str, Any], settings: Settings) -> None:
+    if not isinstance(body.get("type"), str) or not body["type"]:
+        raise problem(web.HTTPBadRequest, "activity needs a type")
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        raise problem(web.HTTPBadRequest, "activity needs conversation.id")
+    service_url = body.get("serviceUrl")
+    if not isinstance(service_url, str):
+        raise problem(web.HTTPBadRequest, "activity needs serviceUrl")
+    parsed = urlparse(service_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise problem(web.HTTPBadRequest, "serviceUrl must be an http(s) URL")
+    if settings.local_mode and not is_loopback(parsed.hostname):
+        # Without credentials nothing proves who sent this; never call out of the machine.
+        raise problem(web.HTTPBadRequest, "in local mode serviceUrl must be a loopback address")
+    sender = body.get("from")
+    if sender is not None and not isinstance(sender, dict):
+        raise problem(web.HTTPBadRequest, "from must be an object")

@@ -1,0 +1,72 @@
+"""botbuilder ``Storage`` on top of a ``DocumentStore``.
+
+Bot state (dialog stack, session) is flattened with jsonpickle — the encoding Microsoft's own
+botbuilder storage back ends use — and written with the eTag the state was read with, so a
+stale turn is refused instead of overwriting a newer one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonpickle
+from botbuilder.core import Storage, StoreItem
+
+from bot.storage.documents import DocumentStore
+
+STATE_KIND = "state"
+ETAG = "e_tag"
+
+
+class DocumentStateStorage(Storage):
+    def __init__(self, store: DocumentStore, ttl_seconds: int | None = None) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+
+    async def read(self, keys: list[str]) -> dict[str, Any]:
+        items: dict[str, Any] = {}
+        for key in keys:
+            document = await self._store.get(STATE_KIND, key)
+            if document is None:
+                continue
+            item = jsonpickle.Unpickler().restore(document.body)
+            _set_etag(item, document.etag)
+            items[key] = item
+        return items
+
+    async def write(self, changes: dict[str, Any]) -> None:
+        for key, item in changes.items():
+            etag = _get_etag(item)
+            body = jsonpickle.Pickler(make_refs=False).flatten(_without_etag(item))
+            if etag in (None, "*"):
+                document = await self._store.upsert(
+                    STATE_KIND, key, body, partition=key, ttl_seconds=self._ttl
+                )
+            else:
+                document = await self._store.replace(
+                    STATE_KIND, key, body, etag=etag, ttl_seconds=self._ttl
+                )
+            _set_etag(item, document.etag)
+
+    async def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            await self._store.delete(STATE_KIND, key)
+
+
+def _get_etag(item: Any) -> str | None:
+    if isinstance(item, dict):
+        return item.get(ETAG)
+    return getattr(item, ETAG, None)
+
+
+def _set_etag(item: Any, etag: str) -> None:
+    if isinstance(item, dict):
+        item[ETAG] = etag
+    elif isinstance(item, StoreItem) or hasattr(item, "__dict__"):
+        item.e_tag = etag
+
+
+def _without_etag(item: Any) -> Any:
+    if isinstance(item, dict):
+        return {name: value for name, value in item.items() if name != ETAG}
+    return item

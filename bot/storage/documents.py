@@ -1,0 +1,101 @@
+"""The document-store interface every back end implements.
+
+Documents are JSON objects addressed by ``(kind, key)`` and grouped by ``partition`` (the
+client, for domain records). Every change carries an eTag; ``replace`` only succeeds with the
+current one, so two turns racing on the same record never lose an update.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+
+class StoreError(Exception):
+    """Base class of storage errors."""
+
+
+class ConflictError(StoreError):
+    """The eTag did not match, or a create found the document already there."""
+
+
+class AppendOnlyError(StoreError):
+    """An attempt to change or delete a record of an append-only kind."""
+
+
+class StoreUnavailableError(StoreError):
+    """The back end does not answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    kind: str
+    key: str
+    partition: str
+    body: JsonObject
+    etag: str
+
+
+class DocumentStore(ABC):
+    """Back-end independent storage of JSON documents with optimistic concurrency."""
+
+    #: kinds whose documents can only be created, never replaced or deleted
+    APPEND_ONLY_KINDS: frozenset[str] = frozenset({"consent_event"})
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailableError`` unless the back end answers."""
+
+    @abstractmethod
+    async def get(self, kind: str, key: str) -> Document | None: ...
+
+    @abstractmethod
+    async def create(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        """Insert a new document; ``ConflictError`` if the key exists."""
+
+    @abstractmethod
+    async def replace(
+        self, kind: str, key: str, body: JsonObject, *, etag: str, ttl_seconds: int | None = None
+    ) -> Document:
+        """Overwrite a document if ``etag`` is still current; else ``ConflictError``."""
+
+    @abstractmethod
+    async def upsert(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        """Write unconditionally (for callers that own the key outright)."""
+
+    @abstractmethod
+    async def delete(self, kind: str, key: str) -> bool:
+        """Remove a document; ``True`` if there was one."""
+
+    @abstractmethod
+    async def list_partition(self, kind: str, partition: str) -> list[Document]:
+        """All live documents of a kind in one partition, oldest first."""
+
+    @abstractmethod
+    async def purge_expired(self) -> int:
+        """Remove documents past their time to live; returns how many."""

@@ -1,0 +1,188 @@
+"""Embedded storage on SQLite (the default): one table of JSON documents.
+
+Append-only kinds are protected by triggers in the database itself, so no code path (nor a
+hand-written SQL statement) can rewrite a consent event.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.documents import (
+    AppendOnlyError,
+    ConflictError,
+    Document,
+    DocumentStore,
+    JsonObject,
+    StoreUnavailableError,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    body TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX IF NOT EXISTS documents_by_partition ON documents (kind, partition, created_at);
+"""
+
+APPEND_ONLY_TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS {kind}_no_update BEFORE UPDATE ON documents
+WHEN OLD.kind = '{kind}' BEGIN SELECT RAISE(ABORT, 'append-only: {kind}'); END;
+CREATE TRIGGER IF NOT EXISTS {kind}_no_delete BEFORE DELETE ON documents
+WHEN OLD.kind = '{kind}' BEGIN SELECT RAISE(ABORT, 'append-only: {kind}'); END;
+"""
+
+LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+class SqliteDocumentStore(DocumentStore):
+    def __init__(self, path: Path | str) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        if isinstance(self._path, Path):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(str(self._path), isolation_level=None)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.executescript(SCHEMA)
+        for kind in sorted(self.APPEND_ONLY_KINDS):
+            await self._db.executescript(APPEND_ONLY_TRIGGERS.format(kind=kind))
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreUnavailableError("storage is not open")
+        return self._db
+
+    async def ping(self) -> None:
+        try:
+            await self.db.execute_fetchall("SELECT 1")
+        except (sqlite3.Error, ValueError) as error:
+            raise StoreUnavailableError(str(error)) from error
+
+    async def get(self, kind: str, key: str) -> Document | None:
+        rows = await self.db.execute_fetchall(
+            f"SELECT partition, body, etag FROM documents WHERE kind=? AND key=? AND {LIVE}",
+            (kind, key, time.time()),
+        )
+        if not rows:
+            return None
+        partition, body, etag = rows[0]
+        return Document(kind, key, partition, json.loads(body), etag)
+
+    async def create(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        etag = _new_etag()
+        now = time.time()
+        try:
+            # An expired leftover with the same key counts as absent.
+            await self.db.execute(
+                "DELETE FROM documents WHERE kind=? AND key=? AND expires_at <= ?", (kind, key, now)
+            )
+            await self.db.execute(
+                "INSERT INTO documents (kind, key, partition, body, etag, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, key, partition, _dump(body), etag, now, _expiry(now, ttl_seconds)),
+            )
+        except sqlite3.IntegrityError as error:
+            raise ConflictError(f"{kind} already exists") from error
+        return Document(kind, key, partition, body, etag)
+
+    async def replace(
+        self, kind: str, key: str, body: JsonObject, *, etag: str, ttl_seconds: int | None = None
+    ) -> Document:
+        self._refuse_append_only(kind)
+        new_etag = _new_etag()
+        now = time.time()
+        cursor = await self.db.execute(
+            f"UPDATE documents SET body=?, etag=?, expires_at=? WHERE kind=? AND key=? AND etag=?"
+            f" AND {LIVE} RETURNING partition",
+            (_dump(body), new_etag, _expiry(now, ttl_seconds), kind, key, etag, now),
+        )
+        rows = await cursor.fetchall()
+        if not rows:
+            raise ConflictError(f"{kind} changed or vanished since it was read")
+        return Document(kind, key, rows[0][0], body, new_etag)
+
+    async def upsert(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        self._refuse_append_only(kind)
+        etag = _new_etag()
+        now = time.time()
+        await self.db.execute(
+            "INSERT INTO documents (kind, key, partition, body, etag, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+            " partition=excluded.partition, body=excluded.body, etag=excluded.etag,"
+            " expires_at=excluded.expires_at",
+            (kind, key, partition, _dump(body), etag, now, _expiry(now, ttl_seconds)),
+        )
+        return Document(kind, key, partition, body, etag)
+
+    async def delete(self, kind: str, key: str) -> bool:
+        self._refuse_append_only(kind)
+        cursor = await self.db.execute("DELETE FROM documents WHERE kind=? AND key=?", (kind, key))
+        return cursor.rowcount > 0
+
+    async def list_partition(self, kind: str, partition: str) -> list[Document]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT key, body, etag FROM documents WHERE kind=? AND partition=? AND {LIVE}"
+            " ORDER BY created_at, rowid",
+            (kind, partition, time.time()),
+        )
+        return [Document(kind, key, partition, json.loads(body), etag) for key, body, etag in rows]
+
+    async def purge_expired(self) -> int:
+        cursor = await self.db.execute(
+            "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?", (time.time(),)
+        )
+        return cursor.rowcount
+
+    def _refuse_append_only(self, kind: str) -> None:
+        if kind in self.APPEND_ONLY_KINDS:
+            raise AppendOnlyError(f"{kind} records are append-only")
+
+
+def _new_etag() -> str:
+    return uuid.uuid4().hex
+
+
+def _dump(body: JsonObject) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _expiry(now: float, ttl_seconds: int | None) -> float | None:
+    return None if ttl_seconds is None else now + ttl_seconds

@@ -1,0 +1,236 @@
+"""Commands that work at every step: Hilfe, Neu starten, Sprache, Einwilligung widerrufen,
+Meine Daten löschen — typed in either language, or clicked on a card."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from botbuilder.core import ConversationState, TurnContext
+from botbuilder.dialogs import DialogContext
+
+from bot.i18n import SUPPORTED_LOCALES, all_translators
+from bot.notify import HandoffEvent
+from bot.records import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
+from bot.timefmt import format_local
+from dialogs.journey import ALTERNATIVES, JourneyDialog
+from dialogs.question import card_message, card_submit, normalise, recognize_choice
+from dialogs.services import JourneyServices
+from dialogs.session import client_of, session_of, texts
+
+DELETE_PENDING = "delete"
+STATE_DELETED = "videoberatung.state_deleted"
+
+
+class Command(StrEnum):
+    HELP = "help"
+    RESTART = "restart"
+    LANGUAGE = "language"
+    SET_LANGUAGE = "set_language"
+    WITHDRAW = "withdraw"
+    DELETE = "delete"
+
+
+def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
+    """The command and its argument (a locale), from a card click or the typed text."""
+    submit = card_submit(context.activity)
+    if submit is not None and "command" in submit:
+        try:
+            command = Command(submit["command"])
+        except ValueError:
+            return None
+        locale = str(submit.get("locale", ""))
+        if command == Command.SET_LANGUAGE and locale not in SUPPORTED_LOCALES:
+            return None
+        return command, locale
+    text = normalise(context.activity.text).lstrip("/")
+    if not text:
+        return None
+    for t in all_translators():
+        for locale in SUPPORTED_LOCALES:
+            if text in {normalise(v) for v in t.variants(f"language.{locale}.typed")}:
+                return Command.SET_LANGUAGE, locale
+        for command in (
+            Command.HELP,
+            Command.RESTART,
+            Command.LANGUAGE,
+            Command.WITHDRAW,
+            Command.DELETE,
+        ):
+            if text in {normalise(v) for v in t.variants(f"command.{command}.typed")}:
+                return command, ""
+    return None
+
+
+class GlobalCommands:
+    def __init__(self, services: JourneyServices, conversation_state: ConversationState) -> None:
+        self._services = services
+        self._conversation_state = conversation_state
+
+    async def handle(self, dialog_context: DialogContext) -> bool:
+        """Handle a command or a pending confirmation; ``True`` if the turn is done."""
+        context = dialog_context.context
+        session = session_of(context)
+        if session.pending_confirmation == DELETE_PENDING:
+            session.pending_confirmation = ""
+            submit = card_submit(context.activity) or {}
+            answer = submit.get("answer") or recognize_choice(
+                context.activity.text, "delete.confirm", ["yes", "no"]
+            )
+            if answer == "yes":
+                await self._delete(dialog_context)
+                return True
+            await context.send_activity(texts(context)("delete.cancelled"))
+            await dialog_context.reprompt_dialog()
+            return True
+
+        recognised = recognize_command(context)
+        if recognised is None:
+            return False
+        command, argument = recognised
+        handler = {
+            Command.HELP: self._help,
+            Command.RESTART: self._restart,
+            Command.LANGUAGE: self._language,
+            Command.WITHDRAW: self._withdraw,
+            Command.DELETE: self._ask_delete,
+        }.get(command)
+        if handler is None:
+            await self._set_language(dialog_context, argument)
+        else:
+            await handler(dialog_context)
+        return True
+
+    async def _help(self, dialog_context: DialogContext) -> None:
+        context = dialog_context.context
+        t = texts(context)
+        settings = self._services.settings
+        ways = [t("help.phone", phone=settings.jobcenter_phone)] if settings.jobcenter_phone else []
+        if settings.jobcenter_address:
+            ways.append(t("help.in_person", address=settings.jobcenter_address))
+        commands = [
+            t(f"help.command.{command}")
+            for command in ("restart", "language", "withdraw", "delete")
+        ]
+        paragraphs = [t("help.intro"), t("help.alternatives"), *ways]
+        await context.send_activity(
+            card_message(
+                t,
+                "help",
+                {
+                    "title": t("help.title"),
+                    "paragraphs": [{"text": text} for text in paragraphs],
+                    "commands_title": t("help.commands"),
+                    "commands": [{"text": f"- {text}"} for text in commands],
+                    "privacy_label": t("welcome.privacy"),
+                    "privacy_url": settings.privacy_url,
+                    "fallback": "\n".join([t("help.title"), *paragraphs, *commands]),
+                },
+            )
+        )
+        await dialog_context.reprompt_dialog()
+
+    async def _restart(self, dialog_context: DialogContext) -> None:
+        await dialog_context.cancel_all_dialogs()
+        session_of(dialog_context.context).reset_journey()
+        await dialog_context.context.send_activity(texts(dialog_context.context)("restart.done"))
+        await dialog_context.begin_dialog(JourneyDialog.__name__)
+
+    async def _language(self, dialog_context: DialogContext) -> None:
+        context = dialog_context.context
+        t = texts(context)
+        await context.send_activity(
+            card_message(
+                t,
+                "language",
+                {
+                    "question": t("language.question"),
+                    "languages": [
+                        {"locale": locale, "title": t(f"language.{locale}")}
+                        for locale in SUPPORTED_LOCALES
+                    ],
+                    "fallback": t("language.question"),
+                },
+            )
+        )
+
+    async def _set_language(self, dialog_context: DialogContext, locale: str) -> None:
+        context = dialog_context.context
+        session_of(context).locale = locale
+        await context.send_activity(texts(context)("language.changed"))
+        if dialog_context.active_dialog is not None:
+            await dialog_context.reprompt_dialog()
+
+    async def _withdraw(self, dialog_context: DialogContext) -> None:
+        context = dialog_context.context
+        t = texts(context)
+        client = client_of(context)
+        status, last = await self._services.consents.status(client.client_id)
+        if status not in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION) or last is None:
+            await context.send_activity(t("withdraw.nothing"))
+            await dialog_context.reprompt_dialog()
+            return
+        event = ConsentEvent(
+            event_id=f"withdrawn-{context.activity.id or new_receipt_id()}",
+            client_id=client.client_id,
+            action=ConsentAction.WITHDRAWN,
+            text_version=last.text_version,
+            text_sha256=last.text_sha256,
+            method=last.method,
+            receipt_id=new_receipt_id(),
+        )
+        await self._services.consents.append(event)
+        for handoff in await self._services.handoffs.cancel_open(client.client_id):
+            if handoff.consultation_type == "video":
+                await self._services.notifier.handoff_event(handoff, HandoffEvent.CONSENT_WITHDRAWN)
+        await self._services.dropped_out(context, "consent_withdrawn", "withdrawal")
+        session = session_of(context)
+        session.answers.pop("consent", None)
+        await context.send_activity(
+            t("withdraw.done", time=format_local(event.at, t.locale), receipt=event.receipt_id)
+        )
+        await dialog_context.cancel_all_dialogs()
+        await dialog_context.begin_dialog(JourneyDialog.__name__, {"entry": ALTERNATIVES})
+
+    async def _ask_delete(self, dialog_context: DialogContext) -> None:
+        context = dialog_context.context
+        session_of(context).pending_confirmation = DELETE_PENDING
+        await context.send_activity(
+            card_message(
+                texts(context),
+                "question",
+                _delete_question(context),
+            )
+        )
+
+    async def _delete(self, dialog_context: DialogContext) -> None:
+        """Erase state, profile, handoffs and uploaded forms; keep only consent events."""
+        context = dialog_context.context
+        t = texts(context)
+        client_id = client_of(context).client_id
+        services = self._services
+        for handoff in await services.handoffs.cancel_open(client_id):
+            await services.notifier.handoff_event(handoff, HandoffEvent.CLIENT_DELETED_DATA)
+        await services.handoffs.delete_all(client_id)
+        await services.profiles.delete(client_id)
+        services.forms.delete_for(client_id)
+        kept = await services.consents.events(client_id)
+        await dialog_context.cancel_all_dialogs()
+        await self._conversation_state.delete(context)
+        context.turn_state[STATE_DELETED] = True
+        await context.send_activity(t("delete.done"))
+        await context.send_activity(t("delete.kept") if kept else t("delete.nothing_kept"))
+
+
+def _delete_question(context: TurnContext) -> dict:
+    t = texts(context)
+    question = t("delete.confirm")
+    labels = [t("delete.confirm.yes"), t("delete.confirm.no")]
+    return {
+        "card": "delete",
+        "retry": False,
+        "retry_text": "",
+        "intro": [{"text": t("delete.what")}],
+        "question": question,
+        "choices": [{"id": "yes", "title": labels[0]}, {"id": "no", "title": labels[1]}],
+        "fallback": "\n".join([t("delete.what"), question, *labels]),
+    }

@@ -1,0 +1,241 @@
+"""Step 4 (video only): consent, per appointment, in plain language.
+
+Two ways, as in the interview: confirm in the card (electronic form), or send a photo or
+scan of the signed paper form, which the counsellor verifies. Either way the client gets a
+receipt. Saying no costs nothing: phone and in person stay open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import Activity, Attachment
+
+from bot.i18n import Translator
+from bot.records import ConsentAction, ConsentEvent, new_receipt_id
+from bot.timefmt import format_local
+from bot.uploads import TEAMS_FILE_INFO, UploadError
+from dialogs.question import (
+    ChoiceQuestion,
+    Options,
+    Question,
+    Reprompt,
+    ask,
+    card_message,
+    recognize_choice,
+)
+from dialogs.services import JourneyServices
+from dialogs.session import client_of, session_of, texts
+
+CONSENT_VERSION = "2026-11"
+CONSENT_PARAGRAPHS = [
+    "consent.text.purpose",
+    "consent.text.voluntary",
+    "consent.text.no_recording",
+    "consent.text.teams",
+    "consent.text.withdrawal",
+    "consent.text.contact",
+]
+ANSWERS = ["agree", "upload", "decline"]
+
+
+def consent_text(t: Translator, services: JourneyServices) -> list[str]:
+    settings = services.settings
+    contact = settings.data_protection_contact or t("consent.text.contact_default")
+    return [
+        t(key, contact=contact, jobcenter=settings.jobcenter_name) for key in CONSENT_PARAGRAPHS
+    ]
+
+
+def text_fingerprint(paragraphs: list[str]) -> str:
+    return hashlib.sha256("\n".join(paragraphs).encode()).hexdigest()
+
+
+class ConsentQuestion(Question):
+    """The consent card: tick and confirm, send the signed form, or say no."""
+
+    def __init__(self, dialog_id: str, services: JourneyServices) -> None:
+        super().__init__(dialog_id)
+        self._services = services
+
+    def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
+        paragraphs = consent_text(t, self._services)
+        return card_message(
+            t,
+            "consent",
+            {
+                "card": card_id,
+                "retry": bool(retry_text),
+                "retry_text": retry_text,
+                "title": t("consent.title"),
+                "paragraphs": [{"text": text} for text in paragraphs],
+                "version_note": t("consent.version", version=CONSENT_VERSION),
+                "toggle_label": t("consent.toggle"),
+                "agree_label": t("consent.answer.agree"),
+                "upload_label": t("consent.answer.upload"),
+                "decline_label": t("consent.answer.decline"),
+                "fallback": "\n\n".join(
+                    [t("consent.title"), *paragraphs, t("consent.fallback_answers")]
+                ),
+            },
+        )
+
+    async def recognize(
+        self, context: TurnContext, options: Options, submit: dict[str, Any] | None
+    ) -> str | dict[str, Any] | Reprompt | None:
+        if _uploaded(context.activity.attachments):
+            return await receive_form(context, self._services)
+        if submit is not None:
+            answer = submit.get("answer")
+            if answer == "agree" and submit.get("agree") != "true":
+                return Reprompt("consent.retry_tick")
+            return answer if answer in ANSWERS else None
+        return recognize_choice(context.activity.text, "consent.answer", ANSWERS)
+
+
+class FormUploadQuestion(ChoiceQuestion):
+    """Waits for the photo or scan; the client can still go back or say no."""
+
+    def __init__(self, dialog_id: str, services: JourneyServices) -> None:
+        super().__init__(dialog_id)
+        self._services = services
+
+    async def recognize(
+        self, context: TurnContext, options: Options, submit: dict[str, Any] | None
+    ) -> str | dict[str, Any] | Reprompt | None:
+        if _uploaded(context.activity.attachments):
+            return await receive_form(context, self._services)
+        return await super().recognize(context, options, submit)
+
+
+def _uploaded(attachments: list[Attachment] | None) -> list[Attachment]:
+    """Files and pictures; Teams also attaches the message itself as text/html."""
+    return [
+        attachment
+        for attachment in attachments or []
+        if attachment.content_type
+        and not attachment.content_type.startswith("text/")
+        and attachment.content_type != "application/vnd.microsoft.card.adaptive"
+    ]
+
+
+async def receive_form(
+    context: TurnContext, services: JourneyServices
+) -> dict[str, Any] | Reprompt:
+    """Fetch, check and store the first uploaded file; a ``Reprompt`` says what was wrong."""
+    attachment = _uploaded(context.activity.attachments)[0]
+    if attachment.content_type == TEAMS_FILE_INFO:
+        url, token = (attachment.content or {}).get("downloadUrl", ""), None
+    else:
+        url, token = attachment.content_url or "", await _bot_token(context)
+    try:
+        data = await services.forms.fetch(url, token)
+        stored = services.forms.save(client_of(context).client_id, data)
+    except UploadError as error:
+        return Reprompt(f"consent.upload.problem.{error.problem}")
+    return {"ref": stored.ref, "sha256": stored.sha256, "content_type": stored.content_type}
+
+
+async def _bot_token(context: TurnContext) -> str | None:
+    """Teams serves pasted pictures only to the bot itself, with its own token."""
+    client = context.turn_state.get(context.adapter.BOT_CONNECTOR_CLIENT_KEY)
+    credentials = getattr(getattr(client, "config", None), "credentials", None)
+    if not getattr(credentials, "microsoft_app_id", None):
+        return None
+    return await asyncio.to_thread(credentials.get_access_token)
+
+
+class ConsentDialog(ComponentDialog):
+    def __init__(self, services: JourneyServices) -> None:
+        super().__init__(ConsentDialog.__name__)
+        self._services = services
+        self.add_dialog(ConsentQuestion("consent.ask", services))
+        self.add_dialog(FormUploadQuestion("consent.upload_ask", services))
+        self.add_dialog(
+            WaterfallDialog("consent.steps", [self._ask, self._after_answer, self._after_upload])
+        )
+        self.initial_dialog_id = "consent.steps"
+
+    async def _ask(self, step: WaterfallStepContext):
+        await self._services.progress(step.context, "consent")
+        return await step.begin_dialog("consent.ask", {})
+
+    async def _after_answer(self, step: WaterfallStepContext):
+        if step.result == "upload":
+            mb = self._services.forms.max_bytes // (1024 * 1024)
+            return await step.begin_dialog(
+                "consent.upload_ask",
+                ask("consent.upload", ["back", "decline"], intro=["consent.upload.how"], mb=mb),
+            )
+        return await step.next(step.result)
+
+    async def _after_upload(self, step: WaterfallStepContext):
+        answer = step.result
+        if answer == "back":
+            return await step.replace_dialog("consent.steps")
+        if answer == "decline":
+            await self._services.dropped_out(step.context, "consent_declined", "consent")
+            return await step.end_dialog({"status": "declined"})
+        if answer == "agree":
+            event = self._event(step, ConsentAction.GIVEN, method="card")
+        else:
+            event = self._event(
+                step,
+                ConsentAction.FORM_UPLOADED,
+                method="paper_form",
+                form_ref=answer["ref"],
+                form_sha256=answer["sha256"],
+            )
+        await self._services.consents.append(event)
+        status = "given" if answer == "agree" else "pending_verification"
+        session_of(step.context).answers["consent"] = {
+            "status": status,
+            "receipt_id": event.receipt_id,
+        }
+        await step.context.send_activity(self._receipt(step.context, event, status))
+        await self._services.progress(step.context, f"consent_{status}")
+        return await step.end_dialog({"status": status, "receipt_id": event.receipt_id})
+
+    def _event(
+        self, step: WaterfallStepContext, action: ConsentAction, **fields: str
+    ) -> ConsentEvent:
+        t = texts(step.context)
+        return ConsentEvent(
+            # The activity id makes a resent message (Teams retries) record nothing twice.
+            event_id=f"{action}-{step.context.activity.id or secrets.token_hex(8)}",
+            client_id=client_of(step.context).client_id,
+            action=action,
+            text_version=f"{CONSENT_VERSION}/{t.locale}",
+            text_sha256=text_fingerprint(consent_text(t, self._services)),
+            receipt_id=new_receipt_id(),
+            **fields,
+        )
+
+    @staticmethod
+    def _receipt(context: TurnContext, event: ConsentEvent, status: str) -> Activity:
+        t = texts(context)
+        facts = [
+            (t("receipt.id"), event.receipt_id),
+            (t("receipt.time"), format_local(event.at, t.locale)),
+            (t("receipt.version"), event.text_version),
+            (t("receipt.method"), t(f"receipt.method.{event.method}")),
+        ]
+        title = t(f"receipt.title.{status}")
+        return card_message(
+            t,
+            "receipt",
+            {
+                "title": title,
+                "facts": [{"title": name, "value": value} for name, value in facts],
+                "withdraw_hint": t("receipt.withdraw"),
+                "withdraw_label": t("command.withdraw.label"),
+                "fallback": "\n".join(
+                    [title, *(f"{name}: {value}" for name, value in facts), t("receipt.withdraw")]
+                ),
+            },
+        )

@@ -1,0 +1,107 @@
+"""Step 5: preferred times (and a phone number where one is needed), then the handoff
+record for the counsellor, who is notified. A tech-help call-back is a handoff, too."""
+
+from __future__ import annotations
+
+import secrets
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import Activity
+
+from bot.notify import HandoffEvent
+from bot.records import Handoff
+from bot.scheduling import format_windows
+from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
+from dialogs.question import card_message
+from dialogs.services import JourneyServices
+from dialogs.session import client_of, session_of, texts
+
+TECH_HELP = "tech_help"
+CONSULTATION = "consultation"
+
+
+class HandoffDialog(ComponentDialog):
+    """Options: ``{"purpose": "consultation" | "tech_help"}``."""
+
+    def __init__(self, services: JourneyServices) -> None:
+        super().__init__(HandoffDialog.__name__)
+        self._services = services
+        self.add_dialog(PhoneQuestion("handoff.phone"))
+        self.add_dialog(WindowsQuestion("handoff.windows"))
+        self.add_dialog(
+            WaterfallDialog("handoff.steps", [self._ask_phone, self._ask_windows, self._record])
+        )
+        self.initial_dialog_id = "handoff.steps"
+
+    async def _ask_phone(self, step: WaterfallStepContext):
+        purpose = (step.options or {}).get("purpose", CONSULTATION)
+        step.values["purpose"] = purpose
+        answers = session_of(step.context).answers
+        if purpose == TECH_HELP or answers.get("type") == "phone":
+            return await step.begin_dialog(
+                "handoff.phone", {"question": f"phone.question.{purpose}"}
+            )
+        return await step.next(None)
+
+    async def _ask_windows(self, step: WaterfallStepContext):
+        step.values["phone"] = step.result or ""
+        question = f"windows.question.{step.values['purpose']}"
+        return await step.begin_dialog("handoff.windows", {"question": question})
+
+    async def _record(self, step: WaterfallStepContext):
+        context = step.context
+        answers = session_of(context).answers
+        client = client_of(context)
+        purpose = step.values["purpose"]
+        consent = answers.get("consent", {})
+        handoff = Handoff(
+            # The activity id makes a resent message (Teams retries) create nothing twice.
+            handoff_id=f"h-{context.activity.id or secrets.token_hex(8)}",
+            client_id=client.client_id,
+            client_name=client.display_name,
+            purpose=purpose,
+            consultation_type=answers.get("type", "video"),
+            topic=answers.get("topic", ""),
+            windows=step.result,
+            tech=answers.get("tech", {}),
+            consent_status=consent.get("status", "none"),
+            receipt_id=consent.get("receipt_id", ""),
+            phone=step.values["phone"],
+            locale=session_of(context).locale,
+        )
+        if await self._services.handoffs.create(handoff):
+            event = (
+                HandoffEvent.TECH_HELP_REQUESTED if purpose == TECH_HELP else HandoffEvent.REQUESTED
+            )
+            await self._services.notifier.handoff_event(handoff, event)
+        await self._services.progress(context, f"{purpose}_requested", windows=handoff.windows)
+        await context.send_activity(_summary(context, handoff))
+        return await step.end_dialog({"handoff_id": handoff.handoff_id})
+
+
+def _summary(context: TurnContext, handoff: Handoff) -> Activity:
+    t = texts(context)
+    facts = [(t("summary.when"), format_windows(handoff.windows, t))]
+    if handoff.purpose == CONSULTATION:
+        facts = [
+            (t("summary.topic"), t(f"choice.topic.{handoff.topic}")),
+            (t("summary.type"), t(f"choice.type.{handoff.consultation_type}")),
+            *facts,
+        ]
+        if handoff.receipt_id:
+            facts.append((t("summary.receipt"), handoff.receipt_id))
+    if handoff.phone:
+        facts.append((t("summary.phone"), handoff.phone))
+    title = t(f"summary.title.{handoff.purpose}")
+    next_steps = t(f"summary.next.{handoff.purpose}.{handoff.consultation_type}")
+    return card_message(
+        t,
+        "handoff_summary",
+        {
+            "title": title,
+            "facts": [{"title": name, "value": value} for name, value in facts],
+            "next_steps": next_steps,
+            "fallback": "\n".join([title, *(f"{n}: {v}" for n, v in facts), next_steps]),
+        },
+    )

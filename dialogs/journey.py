@@ -1,0 +1,100 @@
+"""The whole client journey: welcome → topic and type → tech check → consent → handoff.
+
+Phone and in-person consultations skip the tech check and consent. Declining consent (or
+withdrawing it later) re-enters the journey at "how else may we advise you?".
+"""
+
+from __future__ import annotations
+
+from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+
+from dialogs.consent import ConsentDialog
+from dialogs.consultation import ConsultationChoiceDialog
+from dialogs.handoff import CONSULTATION, TECH_HELP, HandoffDialog
+from dialogs.question import ChoiceQuestion, ask
+from dialogs.services import JourneyServices
+from dialogs.session import session_of, texts
+from dialogs.tech_check import TechCheckDialog
+from dialogs.welcome import WelcomeDialog
+
+ALTERNATIVES = "alternatives"
+STEPS = "journey.steps"
+
+
+class JourneyDialog(ComponentDialog):
+    """Options: ``{"entry": "alternatives"}`` starts at the choice of phone or in person."""
+
+    def __init__(self, services: JourneyServices) -> None:
+        super().__init__(JourneyDialog.__name__)
+        self._services = services
+        for dialog in (
+            WelcomeDialog(services),
+            ConsultationChoiceDialog(services),
+            TechCheckDialog(services),
+            ConsentDialog(services),
+            HandoffDialog(services),
+            ChoiceQuestion("journey.ask"),
+        ):
+            self.add_dialog(dialog)
+        self.add_dialog(
+            WaterfallDialog(
+                STEPS,
+                [
+                    self._welcome,
+                    self._choose,
+                    self._tech_check,
+                    self._consent,
+                    self._handoff,
+                    self._finish,
+                ],
+            )
+        )
+        self.initial_dialog_id = STEPS
+
+    async def _welcome(self, step: WaterfallStepContext):
+        if (step.options or {}).get("entry") == ALTERNATIVES:
+            return await step.next(ALTERNATIVES)
+        return await step.begin_dialog(WelcomeDialog.__name__)
+
+    async def _choose(self, step: WaterfallStepContext):
+        if step.result == ALTERNATIVES:
+            return await step.begin_dialog(
+                "journey.ask", ask("journey.alternative", ["phone", "in_person", "none"])
+            )
+        return await step.begin_dialog(ConsultationChoiceDialog.__name__)
+
+    async def _tech_check(self, step: WaterfallStepContext):
+        answers = session_of(step.context).answers
+        if step.result == "none":
+            await step.context.send_activity(texts(step.context)("journey.goodbye"))
+            return await step.end_dialog()
+        if isinstance(step.result, str):
+            answers["type"] = step.result
+        if answers["type"] != "video":
+            return await step.next({"next": "continue"})
+        return await step.begin_dialog(TechCheckDialog.__name__)
+
+    async def _consent(self, step: WaterfallStepContext):
+        answers = session_of(step.context).answers
+        choice = step.result["next"]
+        step.values["purpose"] = CONSULTATION
+        if choice == "later":
+            await step.context.send_activity(texts(step.context)("journey.later"))
+            return await step.end_dialog()
+        if choice == "callback":
+            step.values["purpose"] = TECH_HELP
+            return await step.next({"status": "not_needed"})
+        if choice == "phone":
+            answers["type"] = "phone"
+        if answers["type"] != "video":
+            return await step.next({"status": "not_needed"})
+        return await step.begin_dialog(ConsentDialog.__name__)
+
+    async def _handoff(self, step: WaterfallStepContext):
+        if step.result["status"] == "declined":
+            return await step.replace_dialog(STEPS, {"entry": ALTERNATIVES})
+        return await step.begin_dialog(HandoffDialog.__name__, {"purpose": step.values["purpose"]})
+
+    async def _finish(self, step: WaterfallStepContext):
+        session_of(step.context).answers["done"] = True
+        return await step.end_dialog()

@@ -1,0 +1,178 @@
+"""One question at a time: the building block of every journey step.
+
+A ``Question`` shows a card, then accepts either a click on that card or a typed answer.
+Its state holds only catalog keys and ids — never rendered text — so a language switch or a
+restart of the service re-renders the same question correctly.
+
+Each card carries a fresh id. A click on a card that was already answered (a double click,
+or an old card further up the chat) is ignored, so nothing happens twice.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
+from botbuilder.dialogs.choices import Choice, ChoiceRecognizers, FindChoicesOptions
+from botbuilder.schema import Activity, ActivityTypes
+
+import cards
+from bot.i18n import Translator, all_translators
+from dialogs.session import session_of, texts
+
+Options = dict[str, Any]
+ESCALATE_AFTER = 2  # failed attempts before the re-prompt also names the alternatives
+
+
+@dataclass(frozen=True)
+class Reprompt:
+    """``recognize`` could not accept the answer and says why (a catalog key)."""
+
+    reason_key: str
+
+
+def card_submit(activity: Activity) -> dict[str, Any] | None:
+    """The data of an Adaptive Card ``Action.Submit`` (Teams merges the inputs into it)."""
+    return activity.value if isinstance(activity.value, dict) else None
+
+
+def normalise(text: str | None) -> str:
+    return re.sub(r"[\s.!?,;:]+", " ", (text or "").strip().lower()).strip()
+
+
+def card_message(t: Translator, name: str, data: dict[str, Any]) -> Activity:
+    """A card activity; every card gets the common footer labels."""
+    common = {
+        "help_label": t("command.help.label"),
+        "restart_label": t("command.restart.label"),
+    }
+    return MessageFactory.attachment(cards.attachment(name, {**common, **data}))
+
+
+def numbered(title: str, labels: list[str]) -> str:
+    """Plain-text fallback of a card with choices."""
+    lines = [title, *(f"{number}. {label}" for number, label in enumerate(labels, start=1))]
+    return "\n".join(lines)
+
+
+class Question(Dialog):
+    """Base class: subclasses say how to render the card and how to read an answer."""
+
+    async def begin_dialog(self, dialog_context: DialogContext, options: object = None):
+        state = dialog_context.active_dialog.state
+        state["options"] = dict(options or {})  # type: ignore[call-overload]
+        state["card"] = secrets.token_hex(6)
+        state["attempts"] = 0
+        await self._show(dialog_context.context, state, retry_key=None)
+        return Dialog.end_of_turn
+
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        context = dialog_context.context
+        if context.activity.type != ActivityTypes.message:
+            return Dialog.end_of_turn
+        state = dialog_context.active_dialog.state
+        submit = card_submit(context.activity)
+        if submit is not None and submit.get("card") != state["card"]:
+            if submit.get("card") not in session_of(context).answered_cards:
+                await context.send_activity(texts(context)("common.old_card"))
+            return Dialog.end_of_turn
+
+        answer = await self.recognize(context, state["options"], submit)
+        if answer is None or isinstance(answer, Reprompt):
+            state["attempts"] += 1
+            reason = answer.reason_key if isinstance(answer, Reprompt) else "common.not_understood"
+            await self._show(context, state, retry_key=reason)
+            return Dialog.end_of_turn
+        session_of(context).mark_card_answered(state["card"])
+        return await dialog_context.end_dialog(answer)
+
+    async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
+        await self._show(context, instance.state, retry_key=None)
+
+    async def _show(self, context: TurnContext, state: dict[str, Any], retry_key: str | None):
+        t = texts(context)
+        retry_text = ""
+        if retry_key:
+            retry_text = t(retry_key)
+            if state["attempts"] >= ESCALATE_AFTER:
+                retry_text = f"{retry_text} {t('common.escalate')}"
+        await context.send_activity(self.render(t, state["options"], state["card"], retry_text))
+
+    def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
+        raise NotImplementedError
+
+    async def recognize(
+        self, context: TurnContext, options: Options, submit: dict[str, Any] | None
+    ) -> Any:
+        """The answer, or ``None`` / ``Reprompt`` to ask again."""
+        raise NotImplementedError
+
+
+def ask(
+    question: str, choices: list[str], *, intro: list[str] | None = None, **params: Any
+) -> Options:
+    """Options for a ``ChoiceQuestion``: catalog keys of the question and its paragraphs.
+
+    Choice labels are ``{question}.{choice}``; typed synonyms ``{question}.{choice}.typed``.
+    """
+    return {"question": question, "choices": choices, "intro": intro or [], "params": params}
+
+
+class ChoiceQuestion(Question):
+    """Pick one of a few answers: a button each, or typed ("Video", "ja", "2")."""
+
+    def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
+        params = options.get("params", {})
+        question = t(options["question"], **params)
+        labels = [t(f"{options['question']}.{choice}") for choice in options["choices"]]
+        intro = [t(key, **params) for key in options.get("intro", [])]
+        return card_message(
+            t,
+            "question",
+            {
+                "card": card_id,
+                "retry": bool(retry_text),
+                "retry_text": retry_text,
+                "intro": [{"text": paragraph} for paragraph in intro],
+                "question": question,
+                "choices": [
+                    {"id": choice, "title": label}
+                    for choice, label in zip(options["choices"], labels, strict=True)
+                ],
+                "fallback": numbered("\n\n".join([*intro, question]), labels),
+            },
+        )
+
+    async def recognize(
+        self, context: TurnContext, options: Options, submit: dict[str, Any] | None
+    ) -> str | None:
+        if submit is not None:
+            answer = submit.get("answer")
+            return answer if answer in options["choices"] else None
+        return recognize_choice(context.activity.text, options["question"], options["choices"])
+
+
+def recognize_choice(text: str | None, question_key: str, choices: list[str]) -> str | None:
+    """Typed answer → choice id, in any supported language (labels, synonyms, "1", "2" …)."""
+    utterance = normalise(text)
+    if not utterance:
+        return None
+    candidates = []
+    for choice in choices:
+        synonyms: list[str] = []
+        for t in all_translators():
+            synonyms.append(t(f"{question_key}.{choice}"))
+            if t.has(f"{question_key}.{choice}.typed"):
+                synonyms.extend(t.variants(f"{question_key}.{choice}.typed"))
+        exact = {normalise(synonym) for synonym in synonyms}
+        if utterance in exact:
+            return choice
+        candidates.append(Choice(value=choice, synonyms=sorted(exact)))
+    found = ChoiceRecognizers.recognize_choices(
+        utterance, candidates, FindChoicesOptions(allow_partial_matches=False)
+    )
+    return found[0].resolution.value if found else None

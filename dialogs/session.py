@@ -1,0 +1,72 @@
+"""Per-conversation session data and the per-turn view of it.
+
+The session lives in conversation state next to the dialog stack, so a steady-state turn
+costs one storage read and (when something changed) one write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from bot.i18n import Translator, translator
+
+SESSION_KEY = "videoberatung.session"
+_RING = 20  # how many activity ids / answered cards to remember
+
+
+@dataclass
+class Session:
+    locale: str = "de"
+    answers: dict[str, Any] = field(default_factory=dict)
+    seen_activities: list[str] = field(default_factory=list)
+    answered_cards: list[str] = field(default_factory=list)
+    pending_confirmation: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Session:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def first_time_seen(self, activity_id: str | None) -> bool:
+        """``False`` for an activity already processed (Teams resends after ~15 s)."""
+        if not activity_id:
+            return True
+        if activity_id in self.seen_activities:
+            return False
+        self.seen_activities = [*self.seen_activities[-(_RING - 1) :], activity_id]
+        return True
+
+    def mark_card_answered(self, card_id: str) -> None:
+        self.answered_cards = [*self.answered_cards[-(_RING - 1) :], card_id]
+
+    def reset_journey(self) -> None:
+        self.answers = {}
+        self.pending_confirmation = ""
+
+
+@dataclass
+class Client:
+    """Who is talking: the Teams (Entra) user, with the name Teams shows."""
+
+    client_id: str
+    display_name: str
+
+
+def client_of(turn_context: TurnContext) -> Client:
+    sender = turn_context.activity.from_property
+    client_id = (sender.aad_object_id or sender.id) if sender else ""
+    return Client(client_id or "unknown", (sender.name if sender else "") or "")
+
+
+def session_of(turn_context: TurnContext) -> Session:
+    return turn_context.turn_state[SESSION_KEY]
+
+
+def texts(turn_context: TurnContext) -> Translator:
+    return translator(session_of(turn_context).locale)

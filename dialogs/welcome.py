@@ -1,0 +1,50 @@
+"""Step 1: what this chat is for, that video is voluntary, the alternatives, the benefits
+rule, the privacy notice, and the language choice."""
+
+from __future__ import annotations
+
+from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+
+from bot.i18n import SUPPORTED_LOCALES
+from dialogs.question import card_message
+from dialogs.services import JourneyServices
+from dialogs.session import texts
+
+
+class WelcomeDialog(ComponentDialog):
+    def __init__(self, services: JourneyServices) -> None:
+        super().__init__(WelcomeDialog.__name__)
+        self._services = services
+        self.add_dialog(WaterfallDialog("welcome.steps", [self._welcome]))
+        self.initial_dialog_id = "welcome.steps"
+
+    async def _welcome(self, step: WaterfallStepContext):
+        t = texts(step.context)
+        settings = self._services.settings
+        alternatives = t("welcome.alternatives", jobcenter=settings.jobcenter_name)
+        paragraphs = [
+            t("welcome.purpose"),
+            t("welcome.voluntary"),
+            alternatives,
+            t("welcome.benefits"),
+        ]
+        await step.context.send_activity(
+            card_message(
+                t,
+                "welcome",
+                {
+                    "title": t("welcome.title"),
+                    "paragraphs": [{"text": text} for text in paragraphs],
+                    "privacy_label": t("welcome.privacy"),
+                    "privacy_url": settings.privacy_url,
+                    "languages": [
+                        {"locale": locale, "title": t(f"language.{locale}")}
+                        for locale in SUPPORTED_LOCALES
+                        if locale != t.locale
+                    ],
+                    "fallback": "\n\n".join([t("welcome.title"), *paragraphs]),
+                },
+            )
+        )
+        await self._services.progress(step.context, "welcome")
+        return await step.end_dialog()

@@ -1,0 +1,1 @@
+"""Teams app package (manifest, localisation, icons) for the Videoberatung bot."""

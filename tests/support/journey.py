@@ -1,0 +1,179 @@
+"""Talk to the bot through the SDK's TestAdapter, as a Teams client would."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+)
+
+from bot.app import build_bot
+from bot.config import Settings
+from bot.notify import HandoffEvent
+from bot.records import Handoff
+from bot.storage.documents import DocumentStore
+
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass
+class CollectingNotifier:
+    """Stands in for Teams notifications: keeps what the journey reported."""
+
+    events: list[tuple[str, HandoffEvent]] = field(default_factory=list)
+
+    async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None:
+        self.events.append((handoff.handoff_id, event))
+
+
+def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "storage_url": f"sqlite:///{tmp_path / 'bot.db'}",
+        "upload_dir": str(tmp_path / "uploads"),
+        "jobcenter_phone": "0221 123456",
+        "jobcenter_address": "Musterstraße 1, 50667 Köln",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)
+
+
+class Chat:
+    """One client in a Teams personal chat with the bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: DocumentStore,
+        user_id: str = "aad-client-1",
+        locale: str = "de-DE",
+    ) -> None:
+        self.notifier = CollectingNotifier()
+        self.bot = build_bot(settings, store, self.notifier)
+        self.user_id = user_id
+        self.locale = locale
+        self.adapter = TestAdapter(
+            self.bot.on_turn,
+            Activity(
+                channel_id="msteams",
+                service_url="https://smba.example.test/",
+                from_property=ChannelAccount(
+                    id=f"29:{user_id}", name="Erika Muster", aad_object_id=user_id
+                ),
+                recipient=ChannelAccount(id="28:bot", name="Videoberatung"),
+                conversation=ConversationAccount(id=f"a:{user_id}", conversation_type="personal"),
+            ),
+        )
+        self.last_replies: list[Activity] = []
+
+    async def send(
+        self,
+        text: str | None = None,
+        *,
+        value: dict[str, Any] | None = None,
+        attachments: list[Attachment] | None = None,
+        activity_id: str | None = None,
+    ) -> list[Activity]:
+        activity = Activity(
+            type=ActivityTypes.message,
+            id=activity_id or uuid.uuid4().hex,
+            text=text,
+            value=value,
+            attachments=attachments,
+            locale=self.locale,
+        )
+        return await self._deliver(activity)
+
+    async def install(self) -> list[Activity]:
+        """What Teams sends when the client adds the app: the bot joins the chat."""
+        activity = Activity(
+            type=ActivityTypes.conversation_update,
+            id=uuid.uuid4().hex,
+            members_added=[ChannelAccount(id="28:bot", name="Videoberatung")],
+            locale=self.locale,
+        )
+        return await self._deliver(activity)
+
+    async def _deliver(self, activity: Activity) -> list[Activity]:
+        self.adapter.activity_buffer.clear()
+        await self.adapter.receive_activity(activity)
+        self.last_replies = list(self.adapter.activity_buffer)
+        return self.last_replies
+
+    # --- reading replies -------------------------------------------------------------
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [
+            attachment.content
+            for reply in self.last_replies
+            for attachment in reply.attachments or []
+            if attachment.content_type == ADAPTIVE
+        ]
+
+    def last_card(self) -> dict[str, Any]:
+        found = self.cards()
+        assert found, f"no card in the replies: {self.texts()}"
+        return found[-1]
+
+    def texts(self) -> list[str]:
+        """Every text the client sees: plain messages and the text blocks of cards."""
+        seen: list[str] = []
+        for reply in self.last_replies:
+            if reply.text:
+                seen.append(reply.text)
+            for attachment in reply.attachments or []:
+                if attachment.content_type == ADAPTIVE:
+                    seen.extend(card_texts(attachment.content))
+        return seen
+
+    def said(self, fragment: str) -> bool:
+        return any(fragment in text for text in self.texts())
+
+    def button(self, title: str, card: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The submit data of the button ``title`` on the newest (or given) card."""
+        for action in card_actions(card or self.last_card()):
+            if action.get("title") == title:
+                return dict(action.get("data", {}))
+        titles = [action.get("title") for action in card_actions(card or self.last_card())]
+        raise AssertionError(f"no button {title!r}; buttons: {titles}")
+
+    async def click(self, title: str, **inputs: str) -> list[Activity]:
+        """Click a button on the newest card; inputs are merged as Teams does."""
+        return await self.send(value={**self.button(title), **inputs})
+
+
+def card_texts(node: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "TextBlock":
+            found.append(node.get("text", ""))
+        if node.get("type") == "FactSet":
+            found.extend(f"{fact['title']}: {fact['value']}" for fact in node.get("facts", []))
+        for key, value in node.items():
+            if key != "actions":
+                found.extend(card_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(card_texts(item))
+    return found
+
+
+def card_actions(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Action."):
+            found.append(node)
+        for value in node.values():
+            found.extend(card_actions(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(card_actions(item))
+    return found
