@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 class Translator:
     """Looks up texts of one language, with the default language as fallback."""
 
+    #: tests set this so that a missing key fails loudly instead of showing the key
+    strict = False
+
     def __init__(self, locale: str, messages: dict[str, str], fallback: dict[str, str]) -> None:
         self.locale = locale
         self._messages = messages
@@ -32,6 +35,8 @@ class Translator:
     def __call__(self, key: str, **params: object) -> str:
         text = self._messages.get(key) or self._fallback.get(key)
         if text is None:
+            if Translator.strict:
+                raise KeyError(f"missing translation key {key}")
             log.error("missing translation key %s", key)
             return key
         return text.format(**params) if params else text

@@ -41,6 +41,7 @@ class PhoneQuestion(Question):
                 "question": question,
                 "hint": t("phone.hint"),
                 "label": t("phone.label"),
+                "required_text": t("phone.required"),
                 "submit_label": t("common.next"),
                 "fallback": f"{question}\n{t('phone.hint')}",
             },

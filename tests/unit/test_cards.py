@@ -1,0 +1,124 @@
+"""Card templates: bound safely, and every card the bot sends parses cleanly in Microsoft's
+Adaptive Cards renderer (schema 1.5, what Teams renders)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import cards
+from bot.storage import DocumentStore
+from tests.support.adaptive_cards import parse_cards
+from tests.support.journey import Chat
+from tests.unit.test_journey import reach_consent, reach_tech_check
+
+
+def test_user_text_cannot_change_a_cards_structure() -> None:
+    hostile = '", "type": "Action.OpenUrl", "url": "https://evil.example" } ] } ${card}'
+    card = cards.render(
+        "question",
+        {
+            "card": "c1",
+            "retry": False,
+            "retry_text": "",
+            "intro": [{"text": hostile}],
+            "question": hostile,
+            "choices": [{"id": "x", "title": hostile}],
+            "help_label": "Hilfe",
+            "restart_label": "Neu starten",
+            "fallback": hostile,
+        },
+    )
+    assert card["body"][1]["text"] == hostile
+    assert card["body"][-1]["actions"][0]["title"] == hostile
+    assert "evil.example" not in json.dumps([a.get("url") for a in card["actions"]])
+    assert not any(a.get("type") == "Action.OpenUrl" for a in card["actions"])
+
+
+def test_when_and_data_shape_the_card() -> None:
+    data = {
+        "card": "c9",
+        "retry": True,
+        "retry_text": "Nochmal bitte",
+        "intro": [],
+        "question": "Q?",
+        "choices": [{"id": "a", "title": "A"}, {"id": "b", "title": "B"}],
+        "help_label": "Hilfe",
+        "restart_label": "Neu starten",
+        "fallback": "Q?",
+    }
+    card = cards.render("question", data)
+    assert card["body"][0]["text"] == "Nochmal bitte"
+    assert [block["actions"][0]["data"] for block in card["body"][2:]] == [
+        {"card": "c9", "answer": "a"},
+        {"card": "c9", "answer": "b"},
+    ]
+    assert cards.render("question", {**data, "retry": False})["body"][0]["text"] == "Q?"
+
+
+def test_missing_data_fails_loudly() -> None:
+    with pytest.raises(cards.TemplateError, match="fallback"):
+        cards.render("language", {"question": "?", "languages": []})
+
+
+async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
+    """Walk the paths that show every kind of card; keep every card the bot sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def step(coroutine: Any) -> None:
+        await coroutine
+        sent.extend(chat.cards())
+
+    await step(reach_consent(chat))
+    await step(chat.send("Hilfe"))
+    await step(chat.send("Sprache"))
+    await step(chat.click("English"))
+    await step(chat.send("Deutsch"))
+    await step(chat.click("Einverstanden"))
+    await step(chat.click("Einverstanden", agree="true"))
+    await step(chat.send("kein Tag"))
+    await step(chat.send("egal"))
+    await step(chat.send("Meine Daten löschen"))
+    await step(chat.send("ja"))
+    await step(reach_tech_check(chat))
+    await step(chat.click("Smartphone (Handy)"))
+    await step(chat.click("Nein, ich nutze den Browser"))
+    await step(chat.click("Nein"))
+    await step(chat.click("Nein"))
+    await step(chat.click("Mobile Daten (begrenzt)"))
+    await step(chat.send("50 MB"))
+    await step(chat.click("Bitte rufen Sie mich an (Technik-Hilfe)"))
+    await step(chat.send("1234"))
+    return sent
+
+
+@pytest.mark.node
+async def test_every_card_the_bot_sends_parses_without_warnings(
+    chat: Chat, store: DocumentStore
+) -> None:
+    sent = await collect_cards(chat)
+    kinds = {card["fallbackText"].split("\n")[0] for card in sent}
+    assert len(sent) >= 20
+    assert len(kinds) >= 15
+    results = parse_cards(sent)
+    problems = {
+        card["fallbackText"][:60]: events
+        for card, events in zip(sent, results, strict=True)
+        if events
+    }
+    assert problems == {}
+    for card in sent:
+        assert card["version"] == "1.5"
+        assert card["fallbackText"].strip()
+
+
+@pytest.mark.node
+def test_every_template_is_used_by_the_journey() -> None:
+    """A template no path renders would be dead code; the journey tests render all of them."""
+    used = set()
+    for path in (cards.TEMPLATES_DIR.parent.parent / "dialogs").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        used |= {name for name in cards.template_names() if f'"{name}"' in text}
+    assert used == set(cards.template_names())

@@ -1,0 +1,62 @@
+"""Every text lives in the catalogs, in both languages, in the plain "Sie" form."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import SUPPORTED_LOCALES, load_catalog, match_locale, translator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    german, english = load_catalog("de"), load_catalog("en")
+    assert set(german) == set(english)
+    assert all(german.values())
+    assert all(english.values())
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_placeholders_match_between_languages(locale: str) -> None:
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    reference = load_catalog("de")
+    for key, text in load_catalog(locale).items():
+        assert fields(text) == fields(reference[key]), key
+
+
+def test_every_literal_key_in_the_code_exists() -> None:
+    catalog = load_catalog("de")
+    pattern = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
+    used = set()
+    for folder in ("bot", "dialogs"):
+        for path in (ROOT / folder).rglob("*.py"):
+            used |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    assert used, "the pattern found no keys at all"
+    assert sorted(used - set(catalog)) == []
+
+
+def test_german_texts_address_the_client_with_sie() -> None:
+    informal = re.compile(r"\b(du|dich|dir|dein\w*|hast|bist|kannst|willst)\b", re.IGNORECASE)
+    offenders = {k: v for k, v in load_catalog("de").items() if informal.search(v)}
+    assert offenders == {}
+
+
+def test_sentences_stay_short() -> None:
+    for locale in SUPPORTED_LOCALES:
+        for key, text in load_catalog(locale).items():
+            for sentence in re.split(r"(?<=[.!?])\s+", text):
+                assert len(sentence.split()) <= 30, (locale, key, sentence)
+
+
+def test_locale_matching() -> None:
+    assert match_locale("en-US") == "en"
+    assert match_locale("de_AT") == "de"
+    assert match_locale("tr-TR") == "de"
+    assert match_locale(None) == "de"
+    assert translator("en-GB")("common.next") == "Next"

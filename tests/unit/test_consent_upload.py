@@ -1,0 +1,111 @@
+"""Consent by photo or scan of the signed paper form, fetched over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from botbuilder.schema import Attachment
+
+from bot.records import ConsentLog
+from bot.storage import DocumentStore
+from tests.support.journey import Chat
+from tests.unit.test_journey import CLIENT, reach_consent
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+EXECUTABLE = b"MZ\x90\x00" + b"\x00" * 200
+
+
+@pytest.fixture
+async def files() -> AsyncIterator[TestServer]:
+    """Serves what Teams would serve: a picture, a disguised executable, a huge file."""
+    bodies = {
+        "form.png": PNG,
+        "form-really.exe": EXECUTABLE,
+        "huge.png": PNG + b"\x00" * 11 * 1024 * 1024,
+    }
+
+    async def serve(request: web.Request) -> web.Response:
+        body = bodies.get(request.match_info["name"])
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=body, content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+def picture(server: TestServer, path: str) -> Attachment:
+    return Attachment(content_type="image/png", content_url=str(server.make_url(path)))
+
+
+async def test_photo_of_signed_form_is_stored_privately_and_awaits_verification(
+    chat: Chat, store: DocumentStore, files: TestServer, settings
+) -> None:
+    await reach_consent(chat)
+    await chat.click("Unterschriebenes Formular als Foto senden")
+    assert chat.said("Bitte senden Sie jetzt das Foto oder den Scan hier im Chat.")
+    assert chat.said("Erlaubt sind JPG, PNG oder PDF bis 10 MB.")
+    await chat.send(attachments=[picture(files, "/form.png")])
+    assert chat.said("Danke! Ihr Formular ist angekommen.")
+    assert chat.said("Art: Unterschriebenes Formular (Foto/Scan)")
+    [event] = await ConsentLog(store).events(CLIENT)
+    assert event.action == "form_uploaded"
+    assert event.form_sha256 == hashlib.sha256(PNG).hexdigest()
+    stored = Path(settings.upload_dir) / event.form_ref
+    assert stored.read_bytes() == PNG
+    assert os.stat(stored).st_mode & 0o777 == 0o600
+    assert CLIENT not in event.form_ref  # the folder name is a hash, not the client id
+    assert chat.said("Wann passt Ihnen ein Termin?")
+
+
+async def test_form_sent_directly_on_the_consent_card_is_accepted(
+    chat: Chat, store: DocumentStore, files: TestServer
+) -> None:
+    await reach_consent(chat)
+    teams_file = Attachment(
+        content_type="application/vnd.microsoft.teams.file.download.info",
+        content={"downloadUrl": str(files.make_url("/form.png")), "fileType": "png"},
+        name="formular.png",
+    )
+    await chat.send(attachments=[teams_file])
+    assert chat.said("Danke! Ihr Formular ist angekommen.")
+
+
+async def test_wrong_type_and_oversized_files_are_refused_kindly(
+    chat: Chat, store: DocumentStore, files: TestServer, settings
+) -> None:
+    await reach_consent(chat)
+    await chat.click("Unterschriebenes Formular als Foto senden")
+    await chat.send(attachments=[picture(files, "/form-really.exe")])
+    assert chat.said("Diese Datei kann ich nicht annehmen.")
+    await chat.send(attachments=[picture(files, "/huge.png")])
+    assert chat.said("Die Datei ist zu groß.")
+    await chat.send(attachments=[picture(files, "/missing.png")])
+    assert chat.said("Die Datei ist leider nicht angekommen.")
+    assert await ConsentLog(store).events(CLIENT) == []
+    assert not any(Path(settings.upload_dir).rglob("*.*"))
+    await chat.click("Zurück zur Einwilligung im Chat")
+    assert chat.said("Ihre Einwilligung zum Videogespräch")
+
+
+async def test_deleting_my_data_removes_the_uploaded_form(
+    chat: Chat, store: DocumentStore, files: TestServer, settings
+) -> None:
+    await reach_consent(chat)
+    await chat.send(attachments=[picture(files, "/form.png")])
+    assert any(Path(settings.upload_dir).rglob("*.png"))
+    await chat.send("Meine Daten löschen")
+    await chat.send("ja")
+    assert not any(Path(settings.upload_dir).rglob("*.png"))
+    [event] = await ConsentLog(store).events(CLIENT)
+    assert event.form_sha256 == hashlib.sha256(PNG).hexdigest()

@@ -1,0 +1,321 @@
+"""The client journey through the SDK's test adapter: every path, typed and clicked."""
+
+from __future__ import annotations
+
+from bot.notify import HandoffEvent
+from bot.records import ConsentLog, Dropouts, Handoffs, HandoffStatus, Profiles
+from bot.storage import DocumentStore
+from tests.support.journey import Chat
+
+CLIENT = "aad-client-1"
+
+
+async def reach_tech_check(chat: Chat) -> None:
+    await chat.install()
+    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Per Video")
+    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+
+
+async def reach_consent(chat: Chat) -> None:
+    await reach_tech_check(chat)
+    for answer in ("Laptop oder PC", "Ja, die Teams-App", "Ja, beides", "Ja"):
+        await chat.click(answer)
+    await chat.click("WLAN zu Hause oder Flatrate")
+    assert chat.said("Ihre Technik ist bereit.")
+    assert chat.said("Ihre Einwilligung zum Videogespräch")
+
+
+async def handoffs(store: DocumentStore) -> list:
+    return await Handoffs(store).for_client(CLIENT)
+
+
+async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await chat.install()
+    assert chat.said("Willkommen! Hier bereiten Sie Ihr Videogespräch vor.")
+    assert chat.said("Das Videogespräch ist freiwillig.")
+    assert chat.said("Fragen zu Leistungen (zum Beispiel Bürgergeld) besprechen wir nur vor Ort")
+    turns = 0
+    for answer in (
+        "Bewerbungsunterlagen",
+        "Per Video",
+        "Smartphone (Handy)",
+        "Ja, die Teams-App",
+        "Ja, beides",
+        "Ja",
+        "Mobile Daten (begrenzt)",
+        "Mehr als 2 GB",
+    ):
+        await chat.click(answer)
+        turns += 1
+    assert chat.said("Ihre Technik ist bereit – mit ein paar Tipps.")
+    assert chat.said("225 MB für 30 Minuten, 450 MB für 60 Minuten")
+    await chat.click("Einverstanden", agree="true")
+    turns += 1
+    assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
+    await chat.click("Weiter", days="mon,wed", parts="morning")
+    turns += 1
+    assert chat.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    assert turns <= 12
+
+    [handoff] = await handoffs(store)
+    assert handoff.status == HandoffStatus.REQUESTED
+    assert (handoff.consultation_type, handoff.topic) == ("video", "application")
+    assert handoff.windows == ["mon-morning", "wed-morning"]
+    assert handoff.consent_status == "given"
+    assert handoff.tech["outcome"] == "ready_with_advice"
+    assert handoff.client_name == "Erika Muster"
+    assert chat.notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
+    [event] = await ConsentLog(store).events(CLIENT)
+    assert (event.action, event.receipt_id) == ("given", handoff.receipt_id)
+    assert event.text_version == "2026-11/de"
+    profile = await Profiles(store).get(CLIENT)
+    assert profile is not None
+    assert profile.stage == "consultation_requested"
+
+
+async def test_happy_path_typed(chat: Chat, store: DocumentStore) -> None:
+    await chat.install()
+    for text in ("Bewerbung", "Video", "Laptop", "ja", "ja", "ja", "mobile daten", "1,5 GB"):
+        await chat.send(text)
+    assert chat.said("Ihr Datenvolumen reicht. Mit WLAN sparen Sie es trotzdem.")
+    await chat.send("ich stimme zu")
+    assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
+    await chat.send("Montag und Freitag nachmittags")
+    assert chat.said("Geschafft!")
+    [handoff] = await handoffs(store)
+    assert handoff.windows == ["mon-afternoon", "fri-afternoon"]
+    assert handoff.tech["advice"] == ["tech.advice.volume_ok"]
+
+
+async def test_benefits_are_routed_to_an_in_person_appointment(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await chat.install()
+    await chat.click("Leistungen (z. B. Bürgergeld)")
+    assert chat.said("Fragen zu Leistungen besprechen wir nur vor Ort.")
+    await chat.click("Ja, Termin vor Ort")
+    assert chat.said("Wann passt Ihnen ein Termin?")
+    await chat.send("egal")
+    assert chat.said("Sie bekommen hier im Chat einen Termin im Jobcenter.")
+    [handoff] = await handoffs(store)
+    assert (handoff.topic, handoff.consultation_type) == ("benefits", "in_person")
+    assert handoff.consent_status == "none"
+    assert len(handoff.windows) == 10
+
+
+async def test_benefits_can_choose_another_topic(chat: Chat) -> None:
+    await chat.install()
+    await chat.send("Bürgergeld")
+    await chat.click("Nein, anderes Thema wählen")
+    assert chat.said("Worum geht es in Ihrer Beratung?")
+
+
+async def test_phone_consultation_asks_for_a_valid_number_and_skips_consent(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await chat.install()
+    await chat.click("Ausbildung")
+    await chat.click("Per Telefon")
+    assert chat.said("Unter welcher Telefonnummer können wir Sie anrufen?")
+    await chat.send("ruf mich an")
+    assert chat.said("Diese Nummer kann ich nicht lesen.")
+    await chat.click("Weiter", phone="0171 / 234 56 78")
+    await chat.click("Weiter", days="tue", parts="")
+    [handoff] = await handoffs(store)
+    assert (handoff.consultation_type, handoff.phone) == ("phone", "01712345678")
+    assert handoff.windows == ["tue-morning", "tue-afternoon"]
+    assert await ConsentLog(store).events(CLIENT) == []
+    assert await Dropouts(store).by_reason("chose_phone") == 1
+
+
+async def test_help_needed_offers_a_tech_help_call_back(chat: Chat, store: DocumentStore) -> None:
+    await reach_tech_check(chat)
+    for answer in ("Smartphone (Handy)", "Weiß ich nicht", "Weiß ich nicht", "Ja"):
+        await chat.click(answer)
+    await chat.click("Mobile Daten (begrenzt)")
+    await chat.send("100 MB")
+    assert chat.said("Wir helfen Ihnen gern bei der Technik.")
+    assert chat.said("- Ihr Datenvolumen reicht wahrscheinlich nicht für ein Videogespräch.")
+    await chat.click("Bitte rufen Sie mich an (Technik-Hilfe)")
+    await chat.send("+49 171 2345678")
+    await chat.send("Mittwoch vormittags")
+    assert chat.said("Wir rufen Sie an und helfen bei der Technik.")
+    [handoff] = await handoffs(store)
+    assert (handoff.purpose, handoff.phone, handoff.windows) == (
+        "tech_help",
+        "+491712345678",
+        ["wed-morning"],
+    )
+    assert chat.notifier.events == [(handoff.handoff_id, HandoffEvent.TECH_HELP_REQUESTED)]
+
+
+async def test_help_needed_can_switch_to_phone_or_try_later(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await reach_tech_check(chat)
+    for answer in ("Tablet", "Ja, die Teams-App", "Nein", "Ja", "WLAN zu Hause oder Flatrate"):
+        await chat.click(answer)
+    await chat.click("Lieber Beratung per Telefon")
+    assert chat.said("Unter welcher Telefonnummer können wir Sie anrufen?")
+    assert await Dropouts(store).by_reason("prefers_phone") == 1
+
+    await chat.send("Neu starten")
+    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Per Video")
+    for answer in ("Tablet", "Ja, die Teams-App", "Nein", "Ja", "WLAN zu Hause oder Flatrate"):
+        await chat.click(answer)
+    await chat.click("Später noch einmal versuchen")
+    assert chat.said("Kein Problem. Schreiben Sie einfach „Neu starten“, wenn Sie so weit sind.")
+    assert await Dropouts(store).by_reason("try_later") == 1
+
+
+async def test_consent_needs_the_tick_and_declining_offers_alternatives(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await reach_consent(chat)
+    await chat.click("Einverstanden")
+    assert chat.said("Bitte setzen Sie zuerst den Haken")
+    await chat.click("Nein, lieber Telefon oder vor Ort")
+    assert chat.said("Wie möchten wir Sie stattdessen beraten?")
+    await chat.click("Vor Ort im Jobcenter")
+    await chat.send("egal")
+    [handoff] = await handoffs(store)
+    assert handoff.consultation_type == "in_person"
+    assert await ConsentLog(store).events(CLIENT) == []
+    assert await Dropouts(store).by_reason("consent_declined") == 1
+
+
+async def test_confusing_replies_get_a_kind_reprompt_then_the_alternatives(chat: Chat) -> None:
+    await reach_tech_check(chat)
+    await chat.send("Banane")
+    assert chat.said("Das habe ich leider nicht verstanden.")
+    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+    assert not chat.said("Schreiben Sie „Hilfe“")
+    await chat.send("Kartoffel")
+    assert chat.said("Sie kommen nicht weiter? Schreiben Sie „Hilfe“.")
+    await chat.send("2")
+    assert chat.said("Haben Sie die App „Microsoft Teams“ auf dem Gerät?")
+
+
+async def test_double_click_acts_once_and_an_old_card_is_refused_kindly(chat: Chat) -> None:
+    await chat.install()
+    topic_click = chat.button("Ausbildung")
+    await chat.send(value=topic_click)
+    type_card = chat.last_card()
+    await chat.send(value=topic_click)  # the second click of a double click
+    assert chat.last_replies == []
+    await chat.send(value={"card": "from-another-day", "answer": "video"})
+    assert chat.said("Diese Karte ist schon erledigt.")
+    await chat.send(value=chat.button("Per Video", type_card))
+    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+
+
+async def test_teams_resending_an_activity_is_answered_once(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await reach_consent(chat)
+    agree = {**chat.button("Einverstanden"), "agree": "true"}
+    await chat.send(value=agree, activity_id="teams-retry-1")
+    assert chat.said("Danke!")
+    await chat.send(value=agree, activity_id="teams-retry-1")
+    assert chat.last_replies == []
+    assert len(await ConsentLog(store).events(CLIENT)) == 1
+
+
+async def test_help_shows_alternatives_and_asks_the_same_question_again(chat: Chat) -> None:
+    await reach_tech_check(chat)
+    await chat.send("Hilfe")
+    assert chat.said("Telefon: 0221 123456")
+    assert chat.said("Vor Ort: Musterstraße 1, 50667 Köln")
+    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+    await chat.send(value={"command": "help"})
+    assert chat.said("Video ist freiwillig.")
+
+
+async def test_language_switch_keeps_the_step(chat: Chat) -> None:
+    await reach_tech_check(chat)
+    await chat.send("Sprache")
+    await chat.click("English")
+    assert chat.said("Fine, we will continue in English.")
+    assert chat.said("Which device will you use?")
+    await chat.send("laptop")
+    assert chat.said("Do you have the “Microsoft Teams” app on the device?")
+    await chat.send("Deutsch")
+    assert chat.said("Gut, wir schreiben jetzt auf Deutsch.")
+    assert chat.said("Haben Sie die App „Microsoft Teams“ auf dem Gerät?")
+
+
+async def test_english_teams_locale_gets_english_texts(settings, store: DocumentStore) -> None:
+    chat = Chat(settings, store, locale="en-US")
+    await chat.install()
+    assert chat.said("Welcome! Here you prepare your video consultation.")
+    await chat.send("job search")
+    assert chat.said("How would you like to be advised?")
+
+
+async def test_restart_begins_again_without_touching_consent(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await reach_consent(chat)
+    await chat.click("Einverstanden", agree="true")
+    await chat.send("neu starten")
+    assert chat.said("Gut, wir fangen von vorn an.")
+    assert chat.said("Worum geht es in Ihrer Beratung?")
+    assert len(await ConsentLog(store).events(CLIENT)) == 1
+
+
+async def test_withdrawal_is_recorded_cancels_the_handoff_and_offers_alternatives(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await chat.send("Einwilligung widerrufen")
+    assert chat.said("Sie haben noch keine Einwilligung gegeben.")
+
+    await reach_consent(chat)
+    await chat.click("Einverstanden", agree="true")
+    await chat.click("Weiter", days="thu", parts="afternoon")
+    await chat.send(value={"command": "withdraw"})
+    assert chat.said("Ihre Einwilligung ist widerrufen")
+    assert chat.said("Wie möchten wir Sie stattdessen beraten?")
+    events = await ConsentLog(store).events(CLIENT)
+    assert [event.action for event in events] == ["given", "withdrawn"]
+    [handoff] = await handoffs(store)
+    assert handoff.status == HandoffStatus.CANCELLED
+    assert chat.notifier.events[-1] == (handoff.handoff_id, HandoffEvent.CONSENT_WITHDRAWN)
+
+
+async def test_delete_my_data_erases_everything_but_the_consent_proof(
+    chat: Chat, store: DocumentStore, settings
+) -> None:
+    await reach_consent(chat)
+    await chat.click("Einverstanden", agree="true")
+    await chat.click("Weiter", days="", parts="")
+    await chat.send("Meine Daten löschen")
+    assert chat.said("Möchten Sie Ihre Daten wirklich löschen?")
+    await chat.send("nein")
+    assert chat.said("Gut, es wurde nichts gelöscht.")
+    assert len(await handoffs(store)) == 1
+
+    await chat.send("Meine Daten löschen")
+    await chat.click("Ja, löschen")
+    assert chat.said("Ihre Angaben sind gelöscht.")
+    assert chat.said("Aufbewahrt bleibt nur der Nachweis Ihrer Einwilligung")
+    assert await handoffs(store) == []
+    assert await Profiles(store).get(CLIENT) is None
+    assert await store.get("state", f"msteams/conversations/a:{CLIENT}/") is None
+    assert [e.action for e in await ConsentLog(store).events(CLIENT)] == ["given"]
+
+    await chat.send("Hallo")
+    assert chat.said("Willkommen!")
+
+
+async def test_a_new_bot_process_resumes_at_the_same_step(
+    chat: Chat, store: DocumentStore, settings
+) -> None:
+    await reach_tech_check(chat)
+    await chat.click("Smartphone (Handy)")
+    restarted = Chat(settings, store)
+    await restarted.send("App")
+    assert restarted.said("Hat Ihr Gerät eine Kamera und ein Mikrofon?")
