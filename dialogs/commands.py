@@ -13,7 +13,14 @@ from bot.notify import HandoffEvent
 from bot.records import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
 from bot.timefmt import format_local
 from dialogs.journey import ALTERNATIVES, JourneyDialog
-from dialogs.question import card_message, card_submit, normalise, recognize_choice
+from dialogs.question import (
+    ask,
+    card_message,
+    card_submit,
+    choice_card,
+    normalise,
+    recognize_choice,
+)
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
 
@@ -194,13 +201,8 @@ class GlobalCommands:
     async def _ask_delete(self, dialog_context: DialogContext) -> None:
         context = dialog_context.context
         session_of(context).pending_confirmation = DELETE_PENDING
-        await context.send_activity(
-            card_message(
-                texts(context),
-                "question",
-                _delete_question(context),
-            )
-        )
+        confirm = ask("delete.confirm", ["yes", "no"], intro=["delete.what"])
+        await context.send_activity(choice_card(texts(context), confirm, DELETE_PENDING))
 
     async def _delete(self, dialog_context: DialogContext) -> None:
         """Erase state, profile, handoffs and uploaded forms; keep only consent events."""
@@ -219,18 +221,3 @@ class GlobalCommands:
         context.turn_state[STATE_DELETED] = True
         await context.send_activity(t("delete.done"))
         await context.send_activity(t("delete.kept") if kept else t("delete.nothing_kept"))
-
-
-def _delete_question(context: TurnContext) -> dict:
-    t = texts(context)
-    question = t("delete.confirm")
-    labels = [t("delete.confirm.yes"), t("delete.confirm.no")]
-    return {
-        "card": "delete",
-        "retry": False,
-        "retry_text": "",
-        "intro": [{"text": t("delete.what")}],
-        "question": question,
-        "choices": [{"id": "yes", "title": labels[0]}, {"id": "no", "title": labels[1]}],
-        "fallback": "\n".join([t("delete.what"), question, *labels]),
-    }

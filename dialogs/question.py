@@ -126,26 +126,7 @@ class ChoiceQuestion(Question):
     """Pick one of a few answers: a button each, or typed ("Video", "ja", "2")."""
 
     def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
-        params = options.get("params", {})
-        question = t(options["question"], **params)
-        labels = [t(f"{options['question']}.{choice}") for choice in options["choices"]]
-        intro = [t(key, **params) for key in options.get("intro", [])]
-        return card_message(
-            t,
-            "question",
-            {
-                "card": card_id,
-                "retry": bool(retry_text),
-                "retry_text": retry_text,
-                "intro": [{"text": paragraph} for paragraph in intro],
-                "question": question,
-                "choices": [
-                    {"id": choice, "title": label}
-                    for choice, label in zip(options["choices"], labels, strict=True)
-                ],
-                "fallback": numbered("\n\n".join([*intro, question]), labels),
-            },
-        )
+        return choice_card(t, options, card_id, retry_text)
 
     async def recognize(
         self, context: TurnContext, options: Options, submit: dict[str, Any] | None
@@ -154,6 +135,30 @@ class ChoiceQuestion(Question):
             answer = submit.get("answer")
             return answer if answer in options["choices"] else None
         return recognize_choice(context.activity.text, options["question"], options["choices"])
+
+
+def choice_card(t: Translator, options: Options, card_id: str, retry_text: str = "") -> Activity:
+    """The question card: intro paragraphs, the question, one button per choice."""
+    params = options.get("params", {})
+    question = t(options["question"], **params)
+    labels = [t(f"{options['question']}.{choice}") for choice in options["choices"]]
+    intro = [t(key, **params) for key in options.get("intro", [])]
+    return card_message(
+        t,
+        "question",
+        {
+            "card": card_id,
+            "retry": bool(retry_text),
+            "retry_text": retry_text,
+            "intro": [{"text": paragraph} for paragraph in intro],
+            "question": question,
+            "choices": [
+                {"id": choice, "title": label}
+                for choice, label in zip(options["choices"], labels, strict=True)
+            ],
+            "fallback": numbered("\n\n".join([*intro, question]), labels),
+        },
+    )
 
 
 def recognize_choice(text: str | None, question_key: str, choices: list[str]) -> str | None:
