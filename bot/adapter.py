@@ -7,11 +7,15 @@ lets the adapter reuse one client per app id, service URL and audience instead.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import traceback
 from collections import OrderedDict
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import requests
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -26,6 +30,8 @@ from botframework.connector.auth import (
     ConnectorFactory,
     UserTokenClient,
 )
+from botframework.connector.auth.jwt_token_extractor import _OpenIdConfig, _OpenIdMetadata
+from jwt.algorithms import RSAAlgorithm
 
 from bot.config import Settings
 from bot.i18n import match_locale, translator
@@ -117,6 +123,50 @@ def _app_id(identity: ClaimsIdentity | None) -> str:
         return ""
     claims = identity.claims or {}
     return str(claims.get("aud") or claims.get("appid") or claims.get("azp") or "")
+
+
+class SigningKeysUnavailableError(ConnectionError):
+    """Microsoft's token signing keys could not be fetched; tokens cannot be checked now."""
+
+
+KEY_FETCH_TIMEOUT_SECONDS = 10
+KEY_FETCH_RETRY_AFTER = timedelta(seconds=60)
+
+
+async def _refresh_keys_off_the_event_loop(metadata: _OpenIdMetadata) -> None:
+    """Replaces the SDK's refresh, which calls ``requests.get`` without a timeout on the event
+    loop (stalling every conversation) and retries on every request after a failure."""
+    failed_at = getattr(metadata, "failed_at", None)
+    if failed_at is not None and datetime.now() - failed_at < KEY_FETCH_RETRY_AFTER:
+        raise SigningKeysUnavailableError("signing keys unavailable; retrying later")
+    try:
+        metadata.keys = await asyncio.to_thread(_fetch_signing_keys, metadata.url)
+    except (requests.RequestException, KeyError, ValueError) as error:
+        metadata.failed_at = datetime.now()
+        raise SigningKeysUnavailableError("signing keys unavailable") from error
+    metadata.failed_at = None
+    metadata.last_updated = datetime.now()
+
+
+def _fetch_signing_keys(url: str) -> list[dict]:
+    configuration = requests.get(url, timeout=KEY_FETCH_TIMEOUT_SECONDS)
+    configuration.raise_for_status()
+    keys = requests.get(configuration.json()["jwks_uri"], timeout=KEY_FETCH_TIMEOUT_SECONDS)
+    keys.raise_for_status()
+    return keys.json()["keys"]
+
+
+def _find_key(metadata: _OpenIdMetadata, key_id: str) -> _OpenIdConfig | None:
+    """The SDK's lookup raises IndexError for an unknown key id; no key is the answer."""
+    for key in metadata.keys or []:
+        if key.get("kid") == key_id:
+            public_key = RSAAlgorithm.from_jwk(json.dumps(key))
+            return _OpenIdConfig(public_key, key.get("endorsements", []))
+    return None
+
+
+_OpenIdMetadata._refresh = _refresh_keys_off_the_event_loop  # type: ignore[method-assign]
+_OpenIdMetadata._find = _find_key  # type: ignore[method-assign]
 
 
 def create_adapter(settings: Settings) -> CloudAdapter:

@@ -6,18 +6,19 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import jwt
 from aiohttp import web
 from botbuilder.core import ConversationState
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 
-from bot.adapter import create_adapter
+from bot.adapter import SigningKeysUnavailableError, create_adapter
 from bot.config import Settings
 from bot.handler import VideoberatungBot
 from bot.notify import LogNotifier, Notifier
 from bot.records import ConsentLog, Dropouts, Handoffs, Profiles
-from bot.request_checks import problem, read_activity
+from bot.request_checks import json_errors, problem, read_activity
 from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
 from bot.storage.bot_state import DocumentStateStorage
 from bot.uploads import ConsentForms
@@ -56,7 +57,7 @@ def build_bot(settings: Settings, store: DocumentStore, notifier: Notifier) -> V
 
 def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Application:
     settings.check()
-    app = web.Application(client_max_size=settings.max_request_bytes)
+    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[json_errors])
     app[SETTINGS] = settings
     app[STORE] = open_document_store(settings.storage_url)
     app[ADAPTER] = create_adapter(settings)
@@ -80,16 +81,29 @@ async def _storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
 async def messages(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     activity = await read_activity(request, settings)
-    auth_header = request.headers.get("Authorization", "")
-    try:
-        response = await request.app[ADAPTER].process_activity(
-            auth_header, activity, request.app[BOT].on_turn
-        )
-    except (PermissionError, jwt.PyJWTError) as error:
-        raise problem(web.HTTPUnauthorized, "missing or invalid token") from error
+    adapter = request.app[ADAPTER]
+    authentication = await _authenticate(
+        adapter, activity, request.headers.get("Authorization", "")
+    )
+    response = await adapter.process_activity(authentication, activity, request.app[BOT].on_turn)
     if response is not None:
         return web.json_response(serializer_helper(response.body), status=response.status)
     return web.Response(status=201)
+
+
+async def _authenticate(
+    adapter: CloudAdapter, activity: Activity, auth_header: str
+) -> AuthenticateRequestResult:
+    """Check the token first, on its own, so that a bad one is a 401 and never a turn."""
+    try:
+        return await adapter.bot_framework_authentication.authenticate_request(
+            activity, auth_header
+        )
+    except SigningKeysUnavailableError as error:
+        raise problem(web.HTTPServiceUnavailable, "cannot verify tokens right now") from error
+    except Exception as error:  # the SDK signals bad tokens with many exception types
+        log.info("token refused: %s", type(error).__name__)
+        raise problem(web.HTTPUnauthorized, "missing or invalid token") from error
 
 
 async def healthz(_: web.Request) -> web.Response:

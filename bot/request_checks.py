@@ -7,6 +7,8 @@ bearer token in anonymous mode with 500 (it tries to fetch signing keys from the
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,22 +18,43 @@ from msrest.exceptions import DeserializationError
 
 from bot.config import Settings, is_loopback
 
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def problem(status: type[web.HTTPException], message: str) -> web.HTTPException:
-    return status(text=json.dumps({"error": message}), content_type="application/json")
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as ``{"error": "..."}``; an unexpected one as a bare 500, no trace."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        default_text = f"{error.status}: {error.reason}"
+        message = error.text if error.text and error.text != default_text else error.reason
+        headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+        return web.json_response({"error": message}, status=error.status, headers=headers)
+    except Exception as error:
+        log.error("request failed: %s", type(error).__name__)
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+def problem(status: type[web.HTTPException], message: str, **details: int) -> web.HTTPException:
+    return status(text=message, **details)
 
 
 async def read_activity(request: web.Request, settings: Settings) -> Activity:
     if request.content_type != "application/json":
         raise problem(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
-    if request.content_length is not None and request.content_length > settings.max_request_bytes:
-        raise problem(web.HTTPRequestEntityTooLarge, "request body too large")
+    limit = settings.max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit, request.content_length)
     if settings.local_mode and request.headers.get("Authorization", "").strip():
         raise problem(web.HTTPUnauthorized, "this bot runs in local mode and accepts no tokens")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as error:
-        raise problem(web.HTTPRequestEntityTooLarge, "request body too large") from error
+        raise _too_large(limit, limit + 1) from error
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -43,6 +66,15 @@ async def read_activity(request: web.Request, settings: Settings) -> Activity:
         return Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError) as error:
         raise problem(web.HTTPBadRequest, "body is not a valid activity") from error
+
+
+def _too_large(limit: int, size: int) -> web.HTTPException:
+    return problem(
+        web.HTTPRequestEntityTooLarge,
+        f"request body too large (limit {limit} bytes)",
+        max_size=limit,
+        actual_size=size,
+    )
 
 
 def _require_activity_fields(body: dict[str, Any], settings: Settings) -> None:
