@@ -197,14 +197,16 @@ class Handoffs:
         """Apply ``change`` with optimistic concurrency, re-reading on a conflict."""
         key = _key(client_id, handoff_id)
         while True:
-            document = await self._store.get(HANDOFF, key)
+            document = await self._store.get(HANDOFF, key, partition=client_id)
             if document is None:
                 return None
             handoff = Handoff.from_body(document.body)
             change(handoff)
             handoff.updated_at = utc_now().isoformat()
             try:
-                await self._store.replace(HANDOFF, key, handoff.to_body(), etag=document.etag)
+                await self._store.replace(
+                    HANDOFF, key, handoff.to_body(), partition=client_id, etag=document.etag
+                )
             except ConflictError:
                 continue
             return handoff
@@ -221,7 +223,9 @@ class Handoffs:
     async def delete_all(self, client_id: str) -> int:
         handoffs = await self.for_client(client_id)
         for handoff in handoffs:
-            await self._store.delete(HANDOFF, _key(client_id, handoff.handoff_id))
+            await self._store.delete(
+                HANDOFF, _key(client_id, handoff.handoff_id), partition=client_id
+            )
         return len(handoffs)
 
 
@@ -230,12 +234,12 @@ class Profiles:
         self._store = store
 
     async def get(self, client_id: str) -> ClientProfile | None:
-        document = await self._store.get(PROFILE, client_id)
+        document = await self._store.get(PROFILE, client_id, partition=client_id)
         return None if document is None else ClientProfile.from_body(document.body)
 
     async def update(self, client_id: str, change: Callable[[ClientProfile], None]) -> None:
         while True:
-            document = await self._store.get(PROFILE, client_id)
+            document = await self._store.get(PROFILE, client_id, partition=client_id)
             profile = (
                 ClientProfile(client_id)
                 if document is None
@@ -250,14 +254,18 @@ class Profiles:
                     )
                 else:
                     await self._store.replace(
-                        PROFILE, client_id, profile.to_body(), etag=document.etag
+                        PROFILE,
+                        client_id,
+                        profile.to_body(),
+                        partition=client_id,
+                        etag=document.etag,
                     )
             except ConflictError:
                 continue
             return
 
     async def delete(self, client_id: str) -> bool:
-        return await self._store.delete(PROFILE, client_id)
+        return await self._store.delete(PROFILE, client_id, partition=client_id)
 
 
 class Dropouts:

@@ -26,7 +26,7 @@ class DocumentStateStorage(Storage):
     async def read(self, keys: list[str]) -> dict[str, Any]:
         items: dict[str, Any] = {}
         for key in keys:
-            document = await self._store.get(STATE_KIND, key)
+            document = await self._store.get(STATE_KIND, key, partition=key)
             if document is None:
                 continue
             item = jsonpickle.Unpickler().restore(document.body)
@@ -44,13 +44,13 @@ class DocumentStateStorage(Storage):
                 )
             else:
                 document = await self._store.replace(
-                    STATE_KIND, key, body, etag=etag, ttl_seconds=self._ttl
+                    STATE_KIND, key, body, partition=key, etag=etag, ttl_seconds=self._ttl
                 )
             _set_etag(item, document.etag)
 
     async def delete(self, keys: list[str]) -> None:
         for key in keys:
-            await self._store.delete(STATE_KIND, key)
+            await self._store.delete(STATE_KIND, key, partition=key)
 
 
 def _get_etag(item: Any) -> str | None:

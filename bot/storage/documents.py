@@ -1,8 +1,10 @@
 """The document-store interface every back end implements.
 
-Documents are JSON objects addressed by ``(kind, key)`` and grouped by ``partition`` (the
-client, for domain records). Every change carries an eTag; ``replace`` only succeeds with the
-current one, so two turns racing on the same record never lose an update.
+Documents are JSON objects addressed by ``(kind, key)`` within a ``partition`` (the client,
+for domain records; the conversation, for bot state). Every call names the partition, so that a
+partitioned back end such as Cosmos DB can answer with a point read. Every change carries an
+eTag; ``replace`` only succeeds with the current one, so two turns racing on the same record
+never lose an update.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class DocumentStore(ABC):
         """Raise ``StoreUnavailableError`` unless the back end answers."""
 
     @abstractmethod
-    async def get(self, kind: str, key: str) -> Document | None: ...
+    async def get(self, kind: str, key: str, *, partition: str) -> Document | None: ...
 
     @abstractmethod
     async def create(
@@ -72,7 +74,14 @@ class DocumentStore(ABC):
 
     @abstractmethod
     async def replace(
-        self, kind: str, key: str, body: JsonObject, *, etag: str, ttl_seconds: int | None = None
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        etag: str,
+        ttl_seconds: int | None = None,
     ) -> Document:
         """Overwrite a document if ``etag`` is still current; else ``ConflictError``."""
 
@@ -89,7 +98,7 @@ class DocumentStore(ABC):
         """Write unconditionally (for callers that own the key outright)."""
 
     @abstractmethod
-    async def delete(self, kind: str, key: str) -> bool:
+    async def delete(self, kind: str, key: str, *, partition: str) -> bool:
         """Remove a document; ``True`` if there was one."""
 
     @abstractmethod

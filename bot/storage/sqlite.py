@@ -80,14 +80,14 @@ class SqliteDocumentStore(DocumentStore):
         except (sqlite3.Error, ValueError) as error:
             raise StoreUnavailableError(str(error)) from error
 
-    async def get(self, kind: str, key: str) -> Document | None:
+    async def get(self, kind: str, key: str, *, partition: str) -> Document | None:
         rows = await self.db.execute_fetchall(
-            f"SELECT partition, body, etag FROM documents WHERE kind=? AND key=? AND {LIVE}",
-            (kind, key, time.time()),
+            f"SELECT body, etag FROM documents WHERE kind=? AND key=? AND partition=? AND {LIVE}",
+            (kind, key, partition, time.time()),
         )
         if not rows:
             return None
-        partition, body, etag = rows[0]
+        body, etag = rows[0]
         return Document(kind, key, partition, json.loads(body), etag)
 
     async def create(
@@ -116,20 +116,26 @@ class SqliteDocumentStore(DocumentStore):
         return Document(kind, key, partition, body, etag)
 
     async def replace(
-        self, kind: str, key: str, body: JsonObject, *, etag: str, ttl_seconds: int | None = None
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        etag: str,
+        ttl_seconds: int | None = None,
     ) -> Document:
         self._refuse_append_only(kind)
         new_etag = _new_etag()
         now = time.time()
         cursor = await self.db.execute(
-            f"UPDATE documents SET body=?, etag=?, expires_at=? WHERE kind=? AND key=? AND etag=?"
-            f" AND {LIVE} RETURNING partition",
-            (_dump(body), new_etag, _expiry(now, ttl_seconds), kind, key, etag, now),
+            "UPDATE documents SET body=?, etag=?, expires_at=?"
+            f" WHERE kind=? AND key=? AND partition=? AND etag=? AND {LIVE}",
+            (_dump(body), new_etag, _expiry(now, ttl_seconds), kind, key, partition, etag, now),
         )
-        rows = await cursor.fetchall()
-        if not rows:
+        if cursor.rowcount == 0:
             raise ConflictError(f"{kind} changed or vanished since it was read")
-        return Document(kind, key, rows[0][0], body, new_etag)
+        return Document(kind, key, partition, body, new_etag)
 
     async def upsert(
         self,
@@ -152,9 +158,11 @@ class SqliteDocumentStore(DocumentStore):
         )
         return Document(kind, key, partition, body, etag)
 
-    async def delete(self, kind: str, key: str) -> bool:
+    async def delete(self, kind: str, key: str, *, partition: str) -> bool:
         self._refuse_append_only(kind)
-        cursor = await self.db.execute("DELETE FROM documents WHERE kind=? AND key=?", (kind, key))
+        cursor = await self.db.execute(
+            "DELETE FROM documents WHERE kind=? AND key=? AND partition=?", (kind, key, partition)
+        )
         return cursor.rowcount > 0
 
     async def list_partition(self, kind: str, partition: str) -> list[Document]:

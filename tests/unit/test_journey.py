@@ -304,7 +304,8 @@ async def test_delete_my_data_erases_everything_but_the_consent_proof(
     assert chat.said("Aufbewahrt bleibt nur der Nachweis Ihrer Einwilligung")
     assert await handoffs(store) == []
     assert await Profiles(store).get(CLIENT) is None
-    assert await store.get("state", f"msteams/conversations/a:{CLIENT}/") is None
+    state_key = f"msteams/conversations/a:{CLIENT}/"
+    assert await store.get("state", state_key, partition=state_key) is None
     assert [e.action for e in await ConsentLog(store).events(CLIENT)] == ["given"]
 
     await chat.send("Hallo")

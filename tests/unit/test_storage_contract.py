@@ -25,23 +25,24 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 async def test_create_get_and_duplicate_create(backend: DocumentStore) -> None:
     created = await backend.create("profile", "c1", {"stage": "welcome"}, partition="c1")
-    fetched = await backend.get("profile", "c1")
+    fetched = await backend.get("profile", "c1", partition="c1")
     assert fetched is not None
     assert (fetched.body, fetched.etag) == ({"stage": "welcome"}, created.etag)
     with pytest.raises(ConflictError):
         await backend.create("profile", "c1", {"stage": "other"}, partition="c1")
-    assert await backend.get("profile", "missing") is None
+    assert await backend.get("profile", "missing", partition="missing") is None
+    assert await backend.get("profile", "c1", partition="someone-else") is None
 
 
 async def test_replace_with_a_stale_etag_is_refused(backend: DocumentStore) -> None:
     first = await backend.create("handoff", "c1:h1", {"n": 0}, partition="c1")
-    second = await backend.replace("handoff", "c1:h1", {"n": 1}, etag=first.etag)
+    second = await backend.replace("handoff", "c1:h1", {"n": 1}, partition="c1", etag=first.etag)
     assert second.etag != first.etag
     with pytest.raises(ConflictError):
-        await backend.replace("handoff", "c1:h1", {"n": 99}, etag=first.etag)
+        await backend.replace("handoff", "c1:h1", {"n": 99}, partition="c1", etag=first.etag)
     with pytest.raises(ConflictError):
-        await backend.replace("handoff", "nothing-here", {"n": 1}, etag=first.etag)
-    current = await backend.get("handoff", "c1:h1")
+        await backend.replace("handoff", "nothing-here", {"n": 1}, partition="c1", etag=first.etag)
+    current = await backend.get("handoff", "c1:h1", partition="c1")
     assert current is not None
     assert current.body == {"n": 1}
 
@@ -51,19 +52,19 @@ async def test_concurrent_read_modify_write_loses_no_update(backend: DocumentSto
 
     async def increment() -> None:
         while True:
-            document = await backend.get("counter", "k")
+            document = await backend.get("counter", "k", partition="k")
             assert document is not None
             await asyncio.sleep(0)  # let the others read the same version
             try:
                 await backend.replace(
-                    "counter", "k", {"n": document.body["n"] + 1}, etag=document.etag
+                    "counter", "k", {"n": document.body["n"] + 1}, partition="k", etag=document.etag
                 )
                 return
             except ConflictError:
                 continue
 
     await asyncio.gather(*(increment() for _ in range(25)))
-    final = await backend.get("counter", "k")
+    final = await backend.get("counter", "k", partition="k")
     assert final is not None
     assert final.body["n"] == 25
 
@@ -71,11 +72,11 @@ async def test_concurrent_read_modify_write_loses_no_update(backend: DocumentSto
 async def test_consent_events_are_append_only(backend: DocumentStore) -> None:
     await backend.create("consent_event", "c1:e1", {"action": "given"}, partition="c1")
     with pytest.raises(AppendOnlyError):
-        await backend.replace("consent_event", "c1:e1", {"action": "x"}, etag="*")
+        await backend.replace("consent_event", "c1:e1", {"action": "x"}, partition="c1", etag="*")
     with pytest.raises(AppendOnlyError):
         await backend.upsert("consent_event", "c1:e1", {"action": "x"}, partition="c1")
     with pytest.raises(AppendOnlyError):
-        await backend.delete("consent_event", "c1:e1")
+        await backend.delete("consent_event", "c1:e1", partition="c1")
     with pytest.raises(ConflictError):
         await backend.create("consent_event", "c1:e1", {"action": "x"}, partition="c1")
     [event] = await backend.list_partition("consent_event", "c1")
@@ -93,9 +94,9 @@ async def test_partitions_list_in_creation_order_and_stay_apart(backend: Documen
 async def test_expired_documents_are_invisible_and_purged(backend: DocumentStore) -> None:
     await backend.create("state", "old", {"x": 1}, partition="old", ttl_seconds=-1)
     await backend.create("state", "new", {"x": 2}, partition="new", ttl_seconds=3600)
-    assert await backend.get("state", "old") is None
+    assert await backend.get("state", "old", partition="old") is None
     assert await backend.purge_expired() == 1
-    assert await backend.get("state", "new") is not None
+    assert await backend.get("state", "new", partition="new") is not None
     await backend.create("state", "old", {"x": 3}, partition="old")  # the key is free again
 
 
@@ -125,7 +126,7 @@ async def test_data_survives_a_restart(tmp_path: Path) -> None:
     await store.close()
     reopened = open_document_store(url)
     await reopened.open()
-    document = await reopened.get("profile", "c1")
+    document = await reopened.get("profile", "c1", partition="c1")
     await reopened.close()
     assert document is not None
     assert document.body == {"stage": "consent"}

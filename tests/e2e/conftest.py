@@ -1,0 +1,261 @@
+"""Browser tests: the bot service and Microsoft's Agents Playground as child processes, and
+headless Chromium (Debian's ``/usr/bin/chromium``) driven by Playwright's sync API.
+
+Every test gets its own bot (fresh SQLite file), its own Playground and its own browser
+context, because the Playground always uses the same conversation and user ids. When a test
+fails, the report gets the tails of the bot's stderr and the Playground's log, and a
+screenshot of the page is saved next to them in the test's ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from bot.playground import (
+    PLAYGROUND_CLI,
+    start_bot,
+    start_playground,
+    stop_process,
+    wait_for_http,
+    wait_for_playground_port,
+)
+
+CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+STEP_TIMEOUT_MS = 20_000
+START_TIMEOUT_S = 60
+TAIL_LINES = 40
+
+LOG_FILES = pytest.StashKey[dict[str, Path]]()
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip (rather than fail) where the browser or the Node packages are not installed."""
+    missing = []
+    if not CHROMIUM.is_file():
+        missing.append(f"Chromium ({CHROMIUM}; set E2E_CHROMIUM)")
+    if not PLAYGROUND_CLI.is_file():
+        missing.append("the Agents Playground (run `npm ci`)")
+    if shutil.which("node") is None:
+        missing.append("Node.js")
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason="needs " + ", ".join(missing))
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Keep each phase's report for the fixtures; add the child logs to a failure."""
+    report: pytest.TestReport = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    if report.failed:
+        for name, path in item.stash.get(LOG_FILES, {}).items():
+            report.sections.append((f"{name} (last {TAIL_LINES} lines)", _tail(path)))
+    return report
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as error:
+        return f"({path} unreadable: {error})"
+    return "\n".join(lines[-TAIL_LINES:]) or f"({path} is empty)"
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return any(report.failed for report in request.node.stash.get(REPORTS, {}).values())
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class BotService:
+    port: int
+    database: Path
+    process: subprocess.Popen[bytes]
+
+
+@dataclass(frozen=True)
+class PlaygroundService:
+    url: str
+    log_file: Path
+
+
+@pytest.fixture
+def bot_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotService]:
+    """``python -m bot`` on a free loopback port, local mode, SQLite in ``tmp_path``."""
+    port = free_port()
+    database = tmp_path / "bot.db"
+    stderr_file = tmp_path / "bot.stderr.log"
+    request.node.stash.setdefault(LOG_FILES, {})["bot stderr"] = stderr_file
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "BOT_STORAGE": f"sqlite:///{database}",
+        "BOT_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "BOT_DEFAULT_LOCALE": "de",
+        # Explicitly empty: local mode even if the developer's .env holds credentials.
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": "",
+        "MicrosoftAppType": "MultiTenant",
+        "MicrosoftAppTenantId": "",
+    }
+    with stderr_file.open("wb") as stderr:
+        process = start_bot(port, env, stdout=stderr, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", START_TIMEOUT_S, process=process)
+        yield BotService(port, database, process)
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def playground(
+    request: pytest.FixtureRequest, tmp_path: Path, bot_service: BotService
+) -> Iterator[PlaygroundService]:
+    """The Agents Playground on a free port, pointed at ``bot_service``."""
+    log_file = tmp_path / "playground.log"
+    stderr_file = tmp_path / "playground.stderr.log"
+    logs = request.node.stash.setdefault(LOG_FILES, {})
+    logs["Playground log"] = log_file
+    logs["Playground stderr"] = stderr_file
+    # cwd=tmp_path: no .m365agentsplayground.yml of the developer changes what the test sees.
+    with stderr_file.open("wb") as stderr:
+        process = start_playground(
+            bot_service.port, free_port(), log_file, cwd=tmp_path, stderr=stderr
+        )
+    try:
+        port = wait_for_playground_port(process, START_TIMEOUT_S)
+        url = f"http://127.0.0.1:{port}/"
+        wait_for_http(url, START_TIMEOUT_S, process=process)
+        yield PlaygroundService(url, log_file)
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(
+    request: pytest.FixtureRequest, tmp_path: Path, browser: Browser, playground: PlaygroundService
+) -> Iterator[Page]:
+    """A fresh browser context with the Playground open (which installs the bot)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto(playground.url)
+        yield page
+    finally:
+        if _failed(request):
+            shot = tmp_path / "failure.png"
+            try:
+                page.screenshot(path=shot, full_page=True)
+                print(f"screenshot of the failed page: {shot}")
+            except Exception as error:  # the page may be gone; the logs still matter
+                print(f"no screenshot: {error}")
+        context.close()
+
+
+class PlaygroundChat:
+    """What a client does and sees in the Playground's personal chat with the bot."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.cards = page.locator(".ac-adaptiveCard")
+
+    def card(self, text: str) -> Locator:
+        """The newest card containing ``text``, once it is visible."""
+        card = self.cards.filter(has_text=text).last
+        expect(card).to_be_visible()
+        return card
+
+    def card_titled(self, title: str) -> Locator:
+        """The newest card whose heading is exactly ``title``, once it is visible."""
+        heading = self.page.get_by_role("heading", name=title, exact=True)
+        card = self.cards.filter(has=heading).last
+        expect(card).to_be_visible()
+        return card
+
+    def expect_last_card(self, text: str) -> Locator:
+        """Wait until the newest card of the whole chat contains ``text``."""
+        expect(self.cards.last).to_contain_text(text)
+        return self.cards.last
+
+    def answer(self, question: str, button: str) -> None:
+        """Click ``button`` on the newest card asking ``question``."""
+        self.card(question).get_by_role("button", name=button, exact=True).click()
+
+    def bot_says(self, text: str) -> Locator:
+        """Wait for a chat bubble (not the sidebar or the log panel) with ``text``."""
+        bubble = self.page.get_by_role("paragraph").filter(has_text=text).last
+        expect(bubble).to_be_visible()
+        return bubble
+
+    def type(self, text: str) -> None:
+        """Type ``text`` into the message box and send it."""
+        box = self.page.locator('div[contenteditable="true"][data-lexical-editor="true"]')
+        box.click()
+        box.fill(text)
+        expect(box).to_have_text(text)
+        self.page.get_by_role("button", name="Send Message").click()
+        expect(box).to_have_text("")
+
+    def hide_log_panel(self) -> None:
+        """More room for the chat (the log panel is open by default)."""
+        self.page.get_by_role("button", name="Hide log panel").click()
+        expect(self.page.get_by_role("button", name="Hide log panel")).to_be_hidden()
+
+    def switch_to_german(self) -> None:
+        """The Playground always sends locale en-US, so the bot starts in English; a client
+        who prefers German clicks "Deutsch" on the welcome card."""
+        self.card("Welcome!").get_by_role("button", name="Deutsch", exact=True).click()
+        self.bot_says("Gut, wir schreiben jetzt auf Deutsch.")
+
+    def receipt_number(self, card: Locator) -> str:
+        match = re.search(r"VB-[A-Z0-9]{4}-[A-Z0-9]{4}", card.inner_text())
+        assert match, f"no receipt number on the card: {card.inner_text()}"
+        return match.group(0)
+
+
+@pytest.fixture
+def playground_chat(page: Page) -> PlaygroundChat:
+    chat = PlaygroundChat(page)
+    chat.hide_log_panel()
+    return chat
