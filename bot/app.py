@@ -15,6 +15,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from bot.adapter import SigningKeysUnavailableError, create_adapter
 from bot.config import Settings
+from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from bot.handler import VideoberatungBot
 from bot.notify import LogNotifier, Notifier
 from bot.records import ConsentLog, Dropouts, Handoffs, Profiles
@@ -32,16 +33,28 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", DocumentStore)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", VideoberatungBot)
+FORMS = web.AppKey("forms", FormStorage)
 
 
-def build_bot(settings: Settings, store: DocumentStore, notifier: Notifier) -> VideoberatungBot:
+def form_storage(settings: Settings) -> FormStorage:
+    connection_string = settings.blob_connection_string.get_secret_value()
+    if connection_string:
+        return BlobFormStorage.from_connection_string(connection_string, settings.blob_container)
+    if settings.blob_account_url:
+        return BlobFormStorage.from_account_url(settings.blob_account_url, settings.blob_container)
+    return LocalFormStorage(Path(settings.upload_dir))
+
+
+def build_bot(
+    settings: Settings, store: DocumentStore, forms: FormStorage, notifier: Notifier
+) -> VideoberatungBot:
     services = JourneyServices(
         settings=settings,
         consents=ConsentLog(store),
         handoffs=Handoffs(store),
         profiles=Profiles(store),
         dropouts=Dropouts(store),
-        forms=ConsentForms(Path(settings.upload_dir), settings.max_upload_bytes),
+        forms=ConsentForms(forms, settings.max_upload_bytes),
         notifier=notifier,
     )
     conversation_state = ConversationState(
@@ -61,7 +74,8 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     app[SETTINGS] = settings
     app[STORE] = open_document_store(settings.storage_url)
     app[ADAPTER] = create_adapter(settings)
-    app[BOT] = build_bot(settings, app[STORE], notifier or LogNotifier())
+    app[FORMS] = form_storage(settings)
+    app[BOT] = build_bot(settings, app[STORE], app[FORMS], notifier or LogNotifier())
     app.cleanup_ctx.append(_storage_lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
@@ -70,11 +84,13 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
 
 
 async def _storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    store = app[STORE]
+    store, forms = app[STORE], app[FORMS]
     await store.open()
+    await forms.open()
     purged = await store.purge_expired()
     log.info("storage open (%d expired documents purged)", purged)
     yield
+    await forms.close()
     await store.close()
 
 

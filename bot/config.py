@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     upload_dir: str = Field(
         "./data/uploads", validation_alias=AliasChoices("BOT_UPLOAD_DIR", "upload_dir")
     )
+    blob_connection_string: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("BLOB_CONNECTION_STRING", "blob_connection_string"),
+    )
+    blob_account_url: str = Field(
+        "", validation_alias=AliasChoices("BLOB_ACCOUNT_URL", "blob_account_url")
+    )
+    blob_container: str = Field(
+        "consent-forms", validation_alias=AliasChoices("BLOB_CONTAINER", "blob_container")
+    )
     max_request_bytes: int = Field(
         256 * 1024,
         gt=0,

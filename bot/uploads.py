@@ -1,21 +1,20 @@
 """Photos and scans of signed consent forms: fetched from Teams, checked, kept privately.
 
 Only JPEG, PNG and PDF are accepted, recognised by their first bytes (not by the name or the
-declared type), and only up to a size limit. Files are stored under a folder named by a hash
-of the client id, readable by the service user only; the consent event keeps the reference
-and the SHA-256.
+declared type), and only up to a size limit. Where the files live is a separate concern
+(``bot/form_storage.py``): a private local folder in embedded mode, a private Azure Blob
+container in production. The consent event keeps only the reference and the SHA-256.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 import aiohttp
+
+from bot.form_storage import FormStorage
 
 SIGNATURES = {
     b"\xff\xd8\xff": ("image/jpeg", "jpg"),
@@ -52,9 +51,14 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def client_folder(client_id: str) -> str:
+    """Files are grouped per client under a hash, never under the client id itself."""
+    return hashlib.sha256(client_id.encode()).hexdigest()[:32]
+
+
 class ConsentForms:
-    def __init__(self, folder: Path, max_bytes: int, timeout_seconds: float = 20.0) -> None:
-        self._folder = folder
+    def __init__(self, storage: FormStorage, max_bytes: int, timeout_seconds: float = 20.0) -> None:
+        self._storage = storage
         self._max_bytes = max_bytes
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
 
@@ -85,7 +89,7 @@ class ConsentForms:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise UploadError(UploadProblem.UNREADABLE) from error
 
-    def save(self, client_id: str, data: bytes) -> StoredForm:
+    async def save(self, client_id: str, data: bytes) -> StoredForm:
         if len(data) > self._max_bytes:
             raise UploadError(UploadProblem.TOO_LARGE)
         kind = sniff(data)
@@ -93,21 +97,9 @@ class ConsentForms:
             raise UploadError(UploadProblem.WRONG_TYPE)
         content_type, extension = kind
         digest = hashlib.sha256(data).hexdigest()
-        folder = self._client_folder(client_id)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = folder / f"{digest}.{extension}"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        return StoredForm(f"{folder.name}/{path.name}", digest, content_type, len(data))
+        ref = f"{client_folder(client_id)}/{digest}.{extension}"
+        await self._storage.put(ref, data, content_type)
+        return StoredForm(ref, digest, content_type, len(data))
 
-    def delete_for(self, client_id: str) -> int:
-        folder = self._client_folder(client_id)
-        if not folder.exists():
-            return 0
-        count = sum(1 for _ in folder.iterdir())
-        shutil.rmtree(folder)
-        return count
-
-    def _client_folder(self, client_id: str) -> Path:
-        return self._folder / hashlib.sha256(client_id.encode()).hexdigest()[:32]
+    async def delete_for(self, client_id: str) -> int:
+        return await self._storage.delete_folder(client_folder(client_id))

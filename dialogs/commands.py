@@ -214,7 +214,7 @@ class GlobalCommands:
             await services.notifier.handoff_event(handoff, HandoffEvent.CLIENT_DELETED_DATA)
         await services.handoffs.delete_all(client_id)
         await services.profiles.delete(client_id)
-        services.forms.delete_for(client_id)
+        await services.forms.delete_for(client_id)
         kept = await services.consents.events(client_id)
         await dialog_context.cancel_all_dialogs()
         await self._conversation_state.delete(context)

@@ -135,7 +135,7 @@ async def receive_form(
         url, token = attachment.content_url or "", await _bot_token(context)
     try:
         data = await services.forms.fetch(url, token)
-        stored = services.forms.save(client_of(context).client_id, data)
+        stored = await services.forms.save(client_of(context).client_id, data)
     except UploadError as error:
         return Reprompt(f"consent.upload.problem.{error.problem}")
     return {"ref": stored.ref, "sha256": stored.sha256, "content_type": stored.content_type}

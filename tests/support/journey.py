@@ -16,7 +16,7 @@ from botbuilder.schema import (
     ConversationAccount,
 )
 
-from bot.app import build_bot
+from bot.app import build_bot, form_storage
 from bot.config import Settings
 from bot.notify import HandoffEvent
 from bot.records import Handoff
@@ -57,7 +57,7 @@ class Chat:
         locale: str = "de-DE",
     ) -> None:
         self.notifier = CollectingNotifier()
-        self.bot = build_bot(settings, store, self.notifier)
+        self.bot = build_bot(settings, store, form_storage(settings), self.notifier)
         self.user_id = user_id
         self.locale = locale
         self.adapter = TestAdapter(

@@ -1,0 +1,76 @@
+"""Consent-form storage: the same behaviour in a local folder and in Azure Blob Storage
+(Microsoft's Azurite emulator, started by the test)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from azure.storage.blob.aio import BlobServiceClient
+
+from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
+from bot.uploads import ConsentForms, UploadError, client_folder
+from tests.support.azurite import azurite_blob
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
+PDF = b"%PDF-1.7\n" + b"\x02" * 64
+
+
+@pytest.fixture(scope="module")
+def blob_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with azurite_blob(tmp_path_factory.mktemp("azurite")) as connection_string:
+        yield connection_string
+
+
+@pytest.fixture(params=["local", "blob"])
+async def storage(
+    request: pytest.FixtureRequest, tmp_path: Path, blob_connection_string: str
+) -> AsyncIterator[FormStorage]:
+    if request.param == "local":
+        backend: FormStorage = LocalFormStorage(tmp_path / "forms")
+    else:
+        backend = BlobFormStorage.from_connection_string(
+            blob_connection_string, f"forms-{tmp_path.name[-20:].lower().replace('_', '-')}"
+        )
+    await backend.open()
+    await backend.open()  # opening twice is harmless (the container exists)
+    yield backend
+    await backend.close()
+
+
+async def test_forms_are_stored_by_hash_and_deleted_per_client(storage: FormStorage) -> None:
+    forms = ConsentForms(storage, max_bytes=1024)
+    png = await forms.save("client-a", PNG)
+    pdf = await forms.save("client-a", PDF)
+    other = await forms.save("client-b", PNG)
+    assert png.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert (png.content_type, pdf.content_type) == ("image/png", "application/pdf")
+    assert png.ref == f"{client_folder('client-a')}/{png.sha256}.png"
+    assert "client-a" not in png.ref
+    assert await storage.get(png.ref) == PNG
+    assert await storage.get(pdf.ref) == PDF
+
+    assert await forms.delete_for("client-a") == 2
+    assert await storage.get(png.ref) is None
+    assert await storage.get(other.ref) == PNG  # another client's form stays
+    assert await forms.delete_for("client-a") == 0
+
+
+async def test_only_real_pictures_and_pdfs_within_the_limit(storage: FormStorage) -> None:
+    forms = ConsentForms(storage, max_bytes=100)
+    with pytest.raises(UploadError, match="wrong_type"):
+        await forms.save("client-a", b"GIF89a" + b"\x00" * 10)
+    with pytest.raises(UploadError, match="too_large"):
+        await forms.save("client-a", PNG + b"\x00" * 100)
+    assert await forms.delete_for("client-a") == 0
+
+
+async def test_the_blob_container_is_private(blob_connection_string: str) -> None:
+    storage = BlobFormStorage.from_connection_string(blob_connection_string, "private-check")
+    await storage.open()
+    await storage.close()
+    async with BlobServiceClient.from_connection_string(blob_connection_string) as service:
+        properties = await service.get_container_client("private-check").get_container_properties()
+    assert properties.public_access is None
