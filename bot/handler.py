@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext
 from botbuilder.dialogs import DialogSet
-from botbuilder.schema import ChannelAccount
+from botbuilder.schema import Activity, ChannelAccount, DeliveryModes
 
 from bot.i18n import match_locale
+from bot.storage import ConflictError
 from bot.turn_locks import KeyedLocks
 from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.journey import JourneyDialog
 from dialogs.session import SESSION_KEY, Session, texts
+
+log = logging.getLogger(__name__)
+MAX_TURN_ATTEMPTS = 3
 
 
 class VideoberatungBot(ActivityHandler):
@@ -30,20 +36,52 @@ class VideoberatungBot(ActivityHandler):
         self._locks = KeyedLocks()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        """Run the turn so that its effects happen exactly once, also across instances.
+
+        The replies are held back until the conversation state is saved with the eTag it was
+        read with. If another instance saved first, the turn runs again on the fresh state —
+        where a duplicate delivery is recognised by its activity id and does nothing.
+        """
         activity = turn_context.activity
         async with self._locks.hold(activity.conversation.id):
-            await self._state.load(turn_context)
+            for attempt in range(1, MAX_TURN_ATTEMPTS + 1):
+                replies = await self._run_held_back(turn_context, reload=attempt > 1)
+                if replies is not None:
+                    if replies:
+                        await turn_context.adapter.send_activities(turn_context, replies)
+                    return
+                log.info("state changed under turn %s; running it again", activity.id)
+            raise ConflictError(f"turn {activity.id} lost {MAX_TURN_ATTEMPTS} races for the state")
+
+    async def _run_held_back(
+        self, turn_context: TurnContext, reload: bool
+    ) -> list[Activity] | None:
+        """The turn's replies once its state is committed; ``None`` after losing a race."""
+        activity = turn_context.activity
+        delivery_mode = activity.delivery_mode
+        activity.delivery_mode = DeliveryModes.expect_replies  # the SDK then buffers replies
+        turn_context.buffered_reply_activities.clear()
+        turn_context.turn_state.pop(STATE_DELETED, None)
+        try:
+            await self._state.load(turn_context, force=reload)
             stored = await self._session.get(turn_context, dict)
             session = Session.from_dict(stored)
             if not stored:
                 session.locale = match_locale(activity.locale, self._default_locale)
             turn_context.turn_state[SESSION_KEY] = session
             if not session.first_time_seen(activity.id):
-                return  # Teams resent an activity we already answered
+                return []  # Teams resent an activity we already answered
             await super().on_turn(turn_context)
             if not turn_context.turn_state.get(STATE_DELETED):
                 await self._session.set(turn_context, session.to_dict())
                 await self._state.save_changes(turn_context)
+        except ConflictError:
+            return None
+        finally:
+            activity.delivery_mode = delivery_mode
+        replies = list(turn_context.buffered_reply_activities)
+        turn_context.buffered_reply_activities.clear()
+        return replies
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         dialog_context = await self._dialogs.create_context(turn_context)

@@ -16,6 +16,7 @@ from botbuilder.schema import (
     ConversationAccount,
 )
 
+from bot.adapter import on_turn_error
 from bot.app import build_bot, form_storage
 from bot.config import Settings
 from bot.notify import HandoffEvent
@@ -72,6 +73,7 @@ class Chat:
                 conversation=ConversationAccount(id=f"a:{user_id}", conversation_type="personal"),
             ),
         )
+        self.adapter.on_turn_error = on_turn_error  # as in the service
         self.last_replies: list[Activity] = []
 
     async def send(
