@@ -8,6 +8,7 @@ import logging
 import sys
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.config import ConfigurationError, Settings
 
@@ -30,20 +31,30 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "chat", "playground"]
-    )
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "chat":
+    argv = sys.argv[1:] if argv is None else argv
+    command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("serve", argv)
+    if command == "chat":
         from bot.chat_terminal import main as chat_main
 
         return chat_main(rest)
-    if args.command == "playground":
+    if command == "playground":
         from bot.playground import main as playground_main
 
         return playground_main(rest)
-    return serve(Settings())
+    parser = argparse.ArgumentParser(
+        prog="python -m bot [serve|chat|playground]", description=__doc__
+    )
+    parser.parse_args(rest if command == "serve" else argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        print(f"Configuration error: {problems}", file=sys.stderr)
+        return 2
+    return serve(settings)
 
 
 if __name__ == "__main__":

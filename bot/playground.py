@@ -3,8 +3,9 @@
 The Playground (``@microsoft/m365agentsplayground`` from the repo's ``node_modules``) is a
 Teams-like web chat that renders the bot's Adaptive Cards. This module starts the bot, waits
 until it answers ``/healthz``, starts the Playground pointed at it and stops both again on
-Ctrl-C or SIGTERM — or as soon as one of them exits. The helpers are also used by the
-browser tests in ``tests/e2e``.
+Ctrl-C or SIGTERM — or as soon as one of them exits. The bot runs in local mode (loopback
+only, no credentials) because the Playground sends no tokens. The helpers are also used by
+the browser tests in ``tests/e2e``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ __all__ = [
     "DEFAULT_PLAYGROUND_PORT",
     "PLAYGROUND_CLI",
     "PlaygroundError",
+    "bot_url",
+    "local_mode_env",
     "main",
     "start_bot",
     "start_playground",
@@ -70,6 +73,26 @@ def _new_group() -> dict[str, Any]:
     return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
 
 
+def local_mode_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default ``os.environ``) with the Bot Framework credentials blanked.
+
+    The Playground sends no tokens, so the bot must run in local mode; environment variables
+    win over a ``.env`` file, so credentials kept there are ignored, too.
+    """
+    return {
+        **(os.environ if base is None else base),
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": "",
+        "MicrosoftAppType": "MultiTenant",
+        "MicrosoftAppTenantId": "",
+    }
+
+
+def bot_url(port: int) -> str:
+    """The messaging endpoint of the bot started by :func:`start_bot`."""
+    return f"http://127.0.0.1:{port}/api/messages"
+
+
 def start_bot(
     port: int,
     env: Mapping[str, str] | None = None,
@@ -80,7 +103,7 @@ def start_bot(
     """Start ``python -m bot`` on ``127.0.0.1:port`` (``env`` defaults to ``os.environ``)."""
     child_env = dict(os.environ if env is None else env)
     child_env["PORT"] = str(port)
-    child_env.setdefault("HOST", "127.0.0.1")
+    child_env["HOST"] = "127.0.0.1"
     return subprocess.Popen(
         [sys.executable, "-m", "bot"],
         cwd=REPO_ROOT,
@@ -120,7 +143,7 @@ def start_playground(
         node,
         str(PLAYGROUND_CLI),
         "--app-endpoint",
-        f"http://127.0.0.1:{bot_port}/api/messages",
+        bot_url(bot_port),
         "--channel-id",
         "msteams",
         "--disable-telemetry",
@@ -250,18 +273,20 @@ def _port_in_use(port: int) -> bool:
 def _run(bot_port: int, playground_port: int, log_file: Path) -> int:
     children: list[tuple[str, subprocess.Popen[Any]]] = []
     try:
-        bot = start_bot(bot_port)
-        children.append(("bot", bot))
+        children.append(("bot", start_bot(bot_port, local_mode_env())))
+        bot = children[-1][1]
         wait_for_http(f"http://127.0.0.1:{bot_port}/healthz", 30, process=bot)
-        playground = start_playground(bot_port, playground_port, log_file)
-        children.append(("Playground", playground))
+        children.append(("Playground", start_playground(bot_port, playground_port, log_file)))
+        playground = children[-1][1]
         port = wait_for_playground_port(playground, 60)
         wait_for_http(f"http://127.0.0.1:{port}/", 30, process=playground)
+        chat_option = "" if bot_port == DEFAULT_BOT_PORT else f" --bot-url {bot_url(bot_port)}"
         if port != playground_port:
             print(f"Port {playground_port} was busy; the Playground took port {port}.")
         print(
             f"\nOpen http://127.0.0.1:{port} in your browser to chat with the bot.\n"
-            "  (Terminal alternative: `python -m bot chat` while `python -m bot` runs.)\n"
+            f"  Prefer a terminal chat? Run `python -m bot chat{chat_option}` in another\n"
+            "  terminal; it talks to the same bot.\n"
             f"  Playground log: {log_file}\n"
             "  Press Ctrl-C to stop.\n",
             flush=True,

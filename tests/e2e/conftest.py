@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from bot.playground import (
     PLAYGROUND_CLI,
+    local_mode_env,
     start_bot,
     start_playground,
     stop_process,
@@ -49,8 +50,8 @@ LOG_FILES = pytest.StashKey[dict[str, Path]]()
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip (rather than fail) where the browser or the Node packages are not installed."""
+def _require_browser_tools() -> None:
+    """Fail clearly (never skip: `make test` installs all of it) where something is missing."""
     missing = []
     if not CHROMIUM.is_file():
         missing.append(f"Chromium ({CHROMIUM}; set E2E_CHROMIUM)")
@@ -58,12 +59,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         missing.append("the Agents Playground (run `npm ci`)")
     if shutil.which("node") is None:
         missing.append("Node.js")
-    if not missing:
-        return
-    skip = pytest.mark.skip(reason="needs " + ", ".join(missing))
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(skip)
+    if missing:
+        pytest.fail("needs " + ", ".join(missing) + " — run `make setup` and install chromium")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -112,21 +109,16 @@ class PlaygroundService:
 @pytest.fixture
 def bot_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BotService]:
     """``python -m bot`` on a free loopback port, local mode, SQLite in ``tmp_path``."""
+    _require_browser_tools()
     port = free_port()
     database = tmp_path / "bot.db"
     stderr_file = tmp_path / "bot.stderr.log"
     request.node.stash.setdefault(LOG_FILES, {})["bot stderr"] = stderr_file
     env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
+        **local_mode_env(),
         "BOT_STORAGE": f"sqlite:///{database}",
         "BOT_UPLOAD_DIR": str(tmp_path / "uploads"),
         "BOT_DEFAULT_LOCALE": "de",
-        # Explicitly empty: local mode even if the developer's .env holds credentials.
-        "MicrosoftAppId": "",
-        "MicrosoftAppPassword": "",
-        "MicrosoftAppType": "MultiTenant",
-        "MicrosoftAppTenantId": "",
     }
     with stderr_file.open("wb") as stderr:
         process = start_bot(port, env, stdout=stderr, stderr=subprocess.STDOUT)
@@ -161,8 +153,10 @@ def playground(
         stop_process(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
+    """Headless Chromium, per test: Playwright's sync API keeps an asyncio loop running on
+    the main thread while it is started, which would break pytest-asyncio tests after it."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
