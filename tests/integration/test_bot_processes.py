@@ -1,0 +1,211 @@
+"""Real bot processes: two instances behind one store, and a `kill -9` in the middle.
+
+Turns of the same conversations alternate between the instances (as a load balancer would
+route them), some run concurrently; afterwards every conversation must be complete with no
+consent event or handoff lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.chat_connector import LocalConnector
+from bot.playground import local_mode_env, start_bot, stop_process, wait_for_http
+from bot.records import ConsentLog, Handoffs
+from bot.storage import open_document_store
+from tests.integration.conftest import TeamsClient
+
+# (action, argument, what the client must see afterwards)
+JOURNEY: list[tuple[str, Any, str]] = [
+    ("install", None, "Worum geht es in Ihrer Beratung?"),
+    ("click", "Ausbildung", "Wie möchten Sie beraten werden?"),
+    ("click", "Per Video", "Mit welchem Gerät nehmen Sie teil?"),
+    ("say", "Tablet", "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"),
+    ("click", "Ja, die Teams-App", "Hat Ihr Gerät eine Kamera und ein Mikrofon?"),
+    ("click", "Ja, beides", "Haben Sie einen ruhigen Ort"),
+    ("say", "ja", "Wie sind Sie mit dem Internet verbunden?"),
+    ("click", "WLAN zu Hause oder Flatrate", "Ihre Einwilligung zum Videogespräch"),
+    ("agree", None, "Wann passt Ihnen ein Termin?"),
+    ("say", "Dienstag nachmittags", "Geschafft!"),
+]
+
+
+class ProcessBot:
+    """``python -m bot`` as its own process on a loopback port."""
+
+    def __init__(self, storage_url: str, log: Path) -> None:
+        self.storage_url = storage_url
+        self.log = log
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **local_mode_env(),
+            "BOT_STORAGE": self.storage_url,
+            "BOT_UPLOAD_DIR": str(self.log.parent),
+        }
+        with self.log.open("ab") as log:
+            self.process = start_bot(self.port, env, stdout=log, stderr=log)
+        wait_for_http(f"http://127.0.0.1:{self.port}/healthz", 30, process=self.process)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def kill_hard(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop_process(self.process)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def storage_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'shared.db'}"
+
+
+@pytest.fixture
+def bots(storage_url: str, tmp_path: Path) -> Iterator[Callable[[], ProcessBot]]:
+    started: list[ProcessBot] = []
+
+    def start() -> ProcessBot:
+        bot = ProcessBot(storage_url, tmp_path / f"bot{len(started)}.log")
+        bot.start()
+        started.append(bot)
+        return bot
+
+    yield start
+    for bot in started:
+        bot.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def take_step(client: TeamsClient, step: tuple[str, Any, str]) -> None:
+    action, argument, expected = step
+    if action == "install":
+        await client.install()
+    elif action == "click":
+        await client.click(argument)
+    elif action == "say":
+        await client.say(argument)
+    else:
+        await client.click("Einverstanden", agree="true")
+    assert client.said(expected), (step, client.texts())
+
+
+def clients(
+    count: int, http: aiohttp.ClientSession, bot: Any, connector: LocalConnector
+) -> list[TeamsClient]:
+    return [
+        TeamsClient(http, bot, connector, aad_object_id=f"00000000-0000-4000-8000-{index:012d}")
+        for index in range(count)
+    ]
+
+
+async def assert_exactly_one_record_each(storage_url: str, people: list[TeamsClient]) -> None:
+    store = open_document_store(storage_url)
+    await store.open()
+    try:
+        for person in people:
+            assert len(await Handoffs(store).for_client(person.aad_object_id)) == 1
+            assert len(await ConsentLog(store).events(person.aad_object_id)) == 1
+    finally:
+        await store.close()
+
+
+async def test_turns_alternating_between_two_instances_lose_and_double_nothing(
+    bots: Callable[[], ProcessBot], http: aiohttp.ClientSession, storage_url: str
+) -> None:
+    first, second = bots(), bots()
+    async with LocalConnector() as connector:
+        people = clients(6, http, first, connector)
+
+        async def walk(person: TeamsClient, offset: int) -> None:
+            for index, step in enumerate(JOURNEY):
+                person.bot = (first, second)[(index + offset) % 2]
+                await take_step(person, step)
+
+        await asyncio.gather(*(walk(person, offset) for offset, person in enumerate(people)))
+    await assert_exactly_one_record_each(storage_url, people)
+
+
+async def test_the_same_delivery_to_both_instances_at_once_is_handled_once(
+    bots: Callable[[], ProcessBot], http: aiohttp.ClientSession, storage_url: str
+) -> None:
+    first, second = bots(), bots()
+    async with LocalConnector() as connector:
+        [person] = clients(1, http, first, connector)
+        for step in JOURNEY[:8]:
+            await take_step(person, step)
+        agree = person.message(value={**person.button("Einverstanden"), "agree": "true"})
+        person.bot = first
+        results = await asyncio.gather(person.post(agree), _post_to(second, person, agree))
+        assert [status for status, _ in results] == [201, 201]
+        replies = person.take_replies()
+        assert (
+            sum(
+                "Danke! Ihre Einwilligung ist gespeichert." in text
+                for text in person.texts(replies)
+            )
+            == 1
+        )
+        await take_step(person, JOURNEY[-1])
+    await assert_exactly_one_record_each(storage_url, [person])
+
+
+async def _post_to(bot: ProcessBot, person: TeamsClient, body: dict[str, Any]) -> tuple[int, Any]:
+    async with person.http.post(bot.url("/api/messages"), json=body) as response:
+        return response.status, await response.text()
+
+
+async def test_kill_9_in_the_middle_then_every_conversation_resumes_at_its_step(
+    bots: Callable[[], ProcessBot], http: aiohttp.ClientSession, storage_url: str
+) -> None:
+    bot = bots()
+    async with LocalConnector() as connector:
+        people = clients(5, http, bot, connector)
+        halfway = [3, 5, 7, 8, 9]  # each client stops at a different step
+
+        async def first_part(person: TeamsClient, stop: int) -> None:
+            for step in JOURNEY[:stop]:
+                await take_step(person, step)
+
+        await asyncio.gather(
+            *(first_part(p, stop) for p, stop in zip(people, halfway, strict=True))
+        )
+        bot.kill_hard()
+        bot.start()  # same port, same file
+
+        async def rest(person: TeamsClient, stop: int) -> None:
+            for step in JOURNEY[stop:]:
+                await take_step(person, step)
+
+        async with aiohttp.ClientSession() as reconnected:  # the old connections died with it
+            for person in people:
+                person.http = reconnected
+            await asyncio.gather(*(rest(p, stop) for p, stop in zip(people, halfway, strict=True)))
+    await assert_exactly_one_record_each(storage_url, people)
