@@ -34,7 +34,7 @@ def new_receipt_id() -> str:
     return f"VB-{chars[:4]}-{chars[4:]}"
 
 
-class _Record:
+class Record:
     """Dataclass records stored as plain JSON objects."""
 
     def to_body(self) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class ConsentStatus(StrEnum):
 
 
 @dataclass
-class ConsentEvent(_Record):
+class ConsentEvent(Record):
     event_id: str
     client_id: str
     action: str
@@ -89,7 +89,7 @@ OPEN_HANDOFF_STATUSES = frozenset({HandoffStatus.REQUESTED, HandoffStatus.SCHEDU
 
 
 @dataclass
-class Handoff(_Record):
+class Handoff(Record):
     """What the counsellor needs to act; a tech-help call-back is a handoff too."""
 
     handoff_id: str
@@ -110,7 +110,7 @@ class Handoff(_Record):
 
 
 @dataclass
-class ClientProfile(_Record):
+class ClientProfile(Record):
     client_id: str
     locale: str = "de"
     stage: str = "welcome"
@@ -123,7 +123,7 @@ class ClientProfile(_Record):
 
 
 @dataclass
-class Dropout(_Record):
+class Dropout(Record):
     """Why someone left the video path — counted for IT, with no personal data at all."""
 
     dropout_id: str
