@@ -79,13 +79,16 @@ class ConsentEvent(Record):
 
 class HandoffStatus(StrEnum):
     REQUESTED = "requested"
+    SCHEDULING = "scheduling"  # a counsellor claimed it and the meeting is being created
     SCHEDULED = "scheduled"
     HELD = "held"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
 
-OPEN_HANDOFF_STATUSES = frozenset({HandoffStatus.REQUESTED, HandoffStatus.SCHEDULED})
+OPEN_HANDOFF_STATUSES = frozenset(
+    {HandoffStatus.REQUESTED, HandoffStatus.SCHEDULING, HandoffStatus.SCHEDULED}
+)
 
 
 @dataclass
@@ -105,6 +108,12 @@ class Handoff(Record):
     phone: str = ""
     status: str = HandoffStatus.REQUESTED
     locale: str = "de"
+    client_ref: dict[str, Any] = field(default_factory=dict)  # to reach the client proactively
+    counsellor_id: str = ""  # linked by invitation code; empty: the team queue
+    cards: dict[str, str] = field(default_factory=dict)  # counsellor id → card activity id
+    delivery: dict[str, str] = field(default_factory=dict)  # counsellor id → last delivery
+    meeting: dict[str, Any] = field(default_factory=dict)  # id, join_url, start, end
+    tech_help_done: bool = False
     created_at: str = field(default_factory=lambda: utc_now().isoformat())
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 
@@ -191,17 +200,26 @@ class Handoffs:
         documents = await self._store.list_partition(HANDOFF, client_id)
         return [Handoff.from_body(document.body) for document in documents]
 
+    async def get(self, client_id: str, handoff_id: str) -> Handoff | None:
+        document = await self._store.get(HANDOFF, _key(client_id, handoff_id), partition=client_id)
+        return None if document is None else Handoff.from_body(document.body)
+
     async def update(
-        self, client_id: str, handoff_id: str, change: Callable[[Handoff], None]
+        self, client_id: str, handoff_id: str, change: Callable[[Handoff], bool | None]
     ) -> Handoff | None:
-        """Apply ``change`` with optimistic concurrency, re-reading on a conflict."""
+        """Apply ``change`` with optimistic concurrency, re-reading on a conflict.
+
+        ``change`` returns ``False`` when there is nothing to do (e.g. the action was already
+        taken by someone else); then nothing is written.
+        """
         key = _key(client_id, handoff_id)
         while True:
             document = await self._store.get(HANDOFF, key, partition=client_id)
             if document is None:
                 return None
             handoff = Handoff.from_body(document.body)
-            change(handoff)
+            if change(handoff) is False:
+                return handoff
             handoff.updated_at = utc_now().isoformat()
             try:
                 await self._store.replace(
