@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from botbuilder.core import ConversationState
+from botbuilder.core import BotAdapter, ConversationState
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
+from msrest.serialization import Model
 
 from bot.adapter import SigningKeysUnavailableError, create_adapter
 from bot.config import Settings
+from bot.counsellors import CounsellorDirectory, CounsellorPolicy
 from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
+from bot.graph import GraphClient
 from bot.handler import VideoberatungBot
-from bot.notify import LogNotifier, Notifier
+from bot.handoff_lifecycle import HandoffLifecycle
+from bot.invitations import Invitations
+from bot.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
+from bot.notify import Notifier
+from bot.proactive import ProactiveSender
 from bot.records import ConsentLog, Dropouts, Handoffs, Profiles
+from bot.reminder_delivery import ReminderDelivery
+from bot.reminders import Reminders, ReminderScheduler
 from bot.request_checks import json_errors, problem, read_activity
 from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
 from bot.storage.bot_state import DocumentStateStorage
+from bot.teams_notifier import TeamsNotifier
 from bot.uploads import ConsentForms
 from dialogs.commands import GlobalCommands
+from dialogs.counsellor_desk import CounsellorDesk, DeskServices
 from dialogs.journey import JourneyDialog
 from dialogs.services import JourneyServices
 
@@ -33,6 +47,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", DocumentStore)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", VideoberatungBot)
+SERVICE = web.AppKey("service", object)
 FORMS = web.AppKey("forms", FormStorage)
 
 
@@ -45,42 +60,127 @@ def form_storage(settings: Settings) -> FormStorage:
     return LocalFormStorage(Path(settings.upload_dir))
 
 
-def build_bot(
-    settings: Settings, store: DocumentStore, forms: FormStorage, notifier: Notifier
-) -> VideoberatungBot:
+LOCAL_PEPPER = "local-development-only-pepper"  # local mode only; check() demands a real one
+
+
+@dataclass
+class Service:
+    """Everything the bot is made of, built once at start-up."""
+
+    bot: VideoberatungBot
+    reminders: Reminders
+    deliver_reminder: ReminderDelivery
+    graph: GraphClient | None
+
+
+def meeting_provider(settings: Settings) -> tuple[MeetingProvider, GraphClient | None]:
+    if settings.graph_configured:
+        graph = GraphClient(
+            settings.graph_tenant_id,
+            settings.graph_client_id,
+            settings.graph_client_secret.get_secret_value(),
+        )
+        return GraphMeetingProvider(graph), graph
+    return ConfiguredLinkProvider(
+        settings.meeting_link_map(), settings.meeting_default_link or None
+    ), None
+
+
+def build_service(
+    settings: Settings,
+    store: DocumentStore,
+    forms: FormStorage,
+    adapter: BotAdapter,
+    notifier: Notifier | None = None,
+) -> Service:
+    handoffs = Handoffs(store)
+    directory = CounsellorDirectory(store)
+    policy = CounsellorPolicy.from_lists(
+        settings.split(settings.counsellor_tenant_ids),
+        settings.split(settings.counsellor_object_ids),
+        settings.split(settings.counsellor_queue_ids),
+    )
+    sender = ProactiveSender(adapter, settings.app_id)
+    teams_notifier = TeamsNotifier(sender, directory, handoffs, policy)
+    notifier = notifier or teams_notifier
+    meetings, graph = meeting_provider(settings)
+    reminders = Reminders(store)
+    invitations = Invitations(
+        store,
+        settings.invitation_pepper.get_secret_value() or LOCAL_PEPPER,
+        bot_app_id=settings.app_id,
+        tenant_id=settings.app_tenant_id,
+        default_valid_days=settings.invitation_valid_days,
+    )
     services = JourneyServices(
         settings=settings,
         consents=ConsentLog(store),
-        handoffs=Handoffs(store),
+        handoffs=handoffs,
         profiles=Profiles(store),
         dropouts=Dropouts(store),
         forms=ConsentForms(forms, settings.max_upload_bytes),
         notifier=notifier,
+        invitations=invitations,
+        directory=directory,
+        lifecycle=HandoffLifecycle(meetings, reminders, notifier),
+    )
+    desk = CounsellorDesk(
+        DeskServices(
+            directory=directory,
+            invitations=invitations,
+            handoffs=handoffs,
+            consents=services.consents,
+            meetings=meetings,
+            reminders=reminders,
+            sender=sender,
+            notifier=teams_notifier,
+            meeting_minutes=settings.meeting_minutes,
+        )
     )
     conversation_state = ConversationState(
         DocumentStateStorage(store, ttl_seconds=settings.state_ttl_days * 86400)
     )
-    return VideoberatungBot(
+    bot = VideoberatungBot(
         conversation_state,
         JourneyDialog(services),
         GlobalCommands(services, conversation_state),
+        desk,
+        policy,
         default_locale=settings.default_locale,
     )
+    return Service(bot, reminders, ReminderDelivery(handoffs, directory, sender), graph)
 
 
 def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Application:
     settings.check()
     app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[json_errors])
     app[SETTINGS] = settings
-    app[STORE] = open_document_store(settings.storage_url)
+    app[STORE] = open_document_store(settings.storage_url, settings)
     app[ADAPTER] = create_adapter(settings)
     app[FORMS] = form_storage(settings)
-    app[BOT] = build_bot(settings, app[STORE], app[FORMS], notifier or LogNotifier())
+    app[SERVICE] = build_service(settings, app[STORE], app[FORMS], app[ADAPTER], notifier)
+    app[BOT] = app[SERVICE].bot
     app.cleanup_ctx.append(_storage_lifecycle)
+    app.cleanup_ctx.append(_reminder_lifecycle)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    service = app[SERVICE]
+    scheduler = ReminderScheduler(
+        service.reminders,
+        service.deliver_reminder,
+        instance_id=f"{socket.gethostname()}-{os.getpid()}",
+        interval_seconds=app[SETTINGS].reminder_interval_seconds,
+    )
+    scheduler.start()
+    yield
+    await scheduler.stop()
+    if service.graph is not None:
+        await service.graph.close()
 
 
 async def _storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -103,7 +203,10 @@ async def messages(request: web.Request) -> web.Response:
     )
     response = await adapter.process_activity(authentication, activity, request.app[BOT].on_turn)
     if response is not None:
-        return web.json_response(serializer_helper(response.body), status=response.status)
+        body = response.body
+        if isinstance(body, Model):  # the activity handler already serialises some bodies
+            body = serializer_helper(body)
+        return web.json_response(body, status=response.status)
     return web.Response(status=201)
 
 

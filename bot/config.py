@@ -44,6 +44,25 @@ class Settings(BaseSettings):
         "sqlite:///./data/videoberatung.db",
         validation_alias=AliasChoices("BOT_STORAGE", "storage_url"),
     )
+    # Azure Cosmos DB (BOT_STORAGE=cosmos://…); see bot/storage/cosmos.py.
+    cosmos_endpoint: str = Field(
+        "", validation_alias=AliasChoices("COSMOS_ENDPOINT", "cosmos_endpoint")
+    )
+    cosmos_key: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("COSMOS_KEY", "cosmos_key")
+    )
+    cosmos_database: str = Field(
+        "videoberatung",
+        min_length=1,
+        validation_alias=AliasChoices("COSMOS_DATABASE", "cosmos_database"),
+    )
+    cosmos_create_if_missing: bool = Field(
+        True,
+        validation_alias=AliasChoices("COSMOS_CREATE_IF_MISSING", "cosmos_create_if_missing"),
+    )
+    cosmos_allow_insecure: bool = Field(
+        False, validation_alias=AliasChoices("COSMOS_ALLOW_INSECURE", "cosmos_allow_insecure")
+    )
     upload_dir: str = Field(
         "./data/uploads", validation_alias=AliasChoices("BOT_UPLOAD_DIR", "upload_dir")
     )
@@ -74,6 +93,46 @@ class Settings(BaseSettings):
         30, gt=0, validation_alias=AliasChoices("BOT_STATE_TTL_DAYS", "state_ttl_days")
     )
 
+    counsellor_tenant_ids: str = Field(
+        "", validation_alias=AliasChoices("COUNSELLOR_TENANT_IDS", "counsellor_tenant_ids")
+    )
+    counsellor_object_ids: str = Field(
+        "", validation_alias=AliasChoices("COUNSELLOR_OBJECT_IDS", "counsellor_object_ids")
+    )
+    counsellor_queue_ids: str = Field(
+        "", validation_alias=AliasChoices("COUNSELLOR_QUEUE_IDS", "counsellor_queue_ids")
+    )
+    invitation_pepper: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("INVITATION_PEPPER", "invitation_pepper")
+    )
+    invitation_valid_days: int = Field(
+        14,
+        ge=1,
+        le=90,
+        validation_alias=AliasChoices("INVITATION_VALID_DAYS", "invitation_valid_days"),
+    )
+    meeting_minutes: int = Field(
+        45, ge=10, le=180, validation_alias=AliasChoices("MEETING_MINUTES", "meeting_minutes")
+    )
+    meeting_links: str = Field("", validation_alias=AliasChoices("MEETING_LINKS", "meeting_links"))
+    meeting_default_link: str = Field(
+        "", validation_alias=AliasChoices("MEETING_DEFAULT_LINK", "meeting_default_link")
+    )
+    graph_tenant_id: str = Field(
+        "", validation_alias=AliasChoices("GRAPH_TENANT_ID", "graph_tenant_id")
+    )
+    graph_client_id: str = Field(
+        "", validation_alias=AliasChoices("GRAPH_CLIENT_ID", "graph_client_id")
+    )
+    graph_client_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("GRAPH_CLIENT_SECRET", "graph_client_secret")
+    )
+    reminder_interval_seconds: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        validation_alias=AliasChoices("REMINDER_INTERVAL_SECONDS", "reminder_interval_seconds"),
+    )
     jobcenter_name: str = Field(
         "Jobcenter", validation_alias=AliasChoices("JOBCENTER_NAME", "jobcenter_name")
     )
@@ -96,6 +155,24 @@ class Settings(BaseSettings):
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
+    @staticmethod
+    def split(value: str) -> list[str]:
+        """A comma-separated setting as a list."""
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def meeting_link_map(self) -> dict[str, str]:
+        """``MEETING_LINKS=objectid=https://…,objectid=https://…``"""
+        pairs = (item.partition("=") for item in self.split(self.meeting_links))
+        return {key.strip().lower(): link.strip() for key, _, link in pairs if link.strip()}
+
+    @property
+    def graph_configured(self) -> bool:
+        return bool(
+            self.graph_tenant_id
+            and self.graph_client_id
+            and self.graph_client_secret.get_secret_value()
+        )
+
     @cached_property
     def local_mode(self) -> bool:
         """No Bot Framework credentials: only local clients (Playground, tests) can talk to us."""
@@ -112,6 +189,16 @@ class Settings(BaseSettings):
             )
         if self.app_type == "SingleTenant" and not self.app_tenant_id:
             raise ConfigurationError("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId.")
+        if not self.local_mode and self.counsellor_object_ids and not self.counsellor_tenant_ids:
+            raise ConfigurationError(
+                "COUNSELLOR_TENANT_IDS must name the job centre's tenant when counsellors are "
+                "configured; otherwise anyone from any tenant with a listed object id would count."
+            )
+        if not self.local_mode and len(self.invitation_pepper.get_secret_value()) < 16:
+            raise ConfigurationError(
+                "INVITATION_PEPPER must be a secret of at least 16 characters "
+                '(python -c "import secrets; print(secrets.token_urlsafe(32))").'
+            )
         if self.local_mode and not is_loopback(self.host):
             raise ConfigurationError(
                 f"Local mode (no MicrosoftAppId/MicrosoftAppPassword) only listens on loopback; "

@@ -6,12 +6,21 @@ import logging
 
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext
 from botbuilder.dialogs import DialogSet
-from botbuilder.schema import Activity, ChannelAccount, DeliveryModes
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ChannelAccount,
+    DeliveryModes,
+)
 
-from bot.i18n import match_locale
+from bot.counsellors import CounsellorPolicy
+from bot.i18n import match_locale, translator
 from bot.storage import ConflictError
 from bot.turn_locks import KeyedLocks
 from dialogs.commands import STATE_DELETED, GlobalCommands
+from dialogs.counsellor_desk import refusal
 from dialogs.journey import JourneyDialog
 from dialogs.session import SESSION_KEY, Session, texts
 
@@ -25,8 +34,12 @@ class VideoberatungBot(ActivityHandler):
         conversation_state: ConversationState,
         journey: JourneyDialog,
         commands: GlobalCommands,
+        desk: ActivityHandler,
+        policy: CounsellorPolicy,
         default_locale: str = "de",
     ) -> None:
+        self._desk = desk
+        self._policy = policy
         self._state = conversation_state
         self._session = conversation_state.create_property("session")
         self._dialogs = DialogSet(conversation_state.create_property("dialogs"))
@@ -43,6 +56,18 @@ class VideoberatungBot(ActivityHandler):
         where a duplicate delivery is recognised by its activity id and does nothing.
         """
         activity = turn_context.activity
+        if not self._policy.tenant_allowed(activity):
+            log.info("refused a %s activity from another tenant", activity.type)
+            if activity.type == ActivityTypes.message:
+                t = translator(match_locale(activity.locale, self._default_locale))
+                await turn_context.send_activity(t("tenant.refused"))
+            return
+        if self._policy.is_counsellor(activity):
+            await self._desk.on_turn(turn_context)
+            return
+        if activity.type == ActivityTypes.invoke:
+            await super().on_turn(turn_context)  # no client state is involved
+            return
         async with self._locks.hold(activity.conversation.id):
             for attempt in range(1, MAX_TURN_ATTEMPTS + 1):
                 replies = await self._run_held_back(turn_context, reload=attempt > 1)
@@ -95,6 +120,14 @@ class VideoberatungBot(ActivityHandler):
             await turn_context.send_activity(texts(turn_context)("journey.status"))
             return
         await dialog_context.begin_dialog(JourneyDialog.__name__)
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """Card actions are the counsellors'; a client's (forged) one is refused politely."""
+        log.warning("refused a card action from someone who is not a counsellor")
+        t = translator(match_locale(turn_context.activity.locale, self._default_locale))
+        return refusal(t("desk.action.refused"))
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext

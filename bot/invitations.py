@@ -333,6 +333,10 @@ class Invitations:
             )
         raise RuntimeError("could not draw an unused invitation code")  # pragma: no cover
 
+    async def forget_attempts(self, client_id: str) -> None:
+        """Part of "Meine Daten löschen": the record of the client's code attempts."""
+        await self._store.delete(CODE_ATTEMPTS, client_id, partition=client_id)
+
     async def redeem(self, code_text: str, client_id: str) -> RedeemResult:
         """Link ``client_id`` to the counsellor of the code, once; see the class docstring."""
         if not client_id:

@@ -229,11 +229,22 @@ class Handoffs:
                 continue
             return handoff
 
-    async def cancel_open(self, client_id: str) -> list[Handoff]:
+    async def cancel_open(
+        self, client_id: str, only_type: str = "", scrub: bool = False
+    ) -> list[Handoff]:
+        """Cancel the client's open handoffs (of one consultation type, if given).
+
+        ``scrub`` also removes what is no longer needed once nothing will happen: the phone
+        number, times, tech-check details and the way to reach the client.
+        """
         cancelled = []
         for handoff in await self.for_client(client_id):
-            if handoff.status in OPEN_HANDOFF_STATUSES:
-                updated = await self.update(client_id, handoff.handoff_id, _cancel)
+            if handoff.status in OPEN_HANDOFF_STATUSES and (
+                not only_type or handoff.consultation_type == only_type
+            ):
+                updated = await self.update(
+                    client_id, handoff.handoff_id, _cancel_and_scrub if scrub else _cancel
+                )
                 if updated is not None:
                     cancelled.append(updated)
         return cancelled
@@ -255,7 +266,9 @@ class Profiles:
         document = await self._store.get(PROFILE, client_id, partition=client_id)
         return None if document is None else ClientProfile.from_body(document.body)
 
-    async def update(self, client_id: str, change: Callable[[ClientProfile], None]) -> None:
+    async def update(
+        self, client_id: str, change: Callable[[ClientProfile], None]
+    ) -> ClientProfile:
         while True:
             document = await self._store.get(PROFILE, client_id, partition=client_id)
             profile = (
@@ -280,7 +293,7 @@ class Profiles:
                     )
             except ConflictError:
                 continue
-            return
+            return profile
 
     async def delete(self, client_id: str) -> bool:
         return await self._store.delete(PROFILE, client_id, partition=client_id)
@@ -304,3 +317,11 @@ def _key(client_id: str, record_id: str) -> str:
 
 def _cancel(handoff: Handoff) -> None:
     handoff.status = HandoffStatus.CANCELLED
+
+
+def _cancel_and_scrub(handoff: Handoff) -> None:
+    _cancel(handoff)
+    handoff.phone = ""
+    handoff.windows = []
+    handoff.tech = {}
+    handoff.client_ref = {}

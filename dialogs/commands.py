@@ -8,9 +8,11 @@ from enum import StrEnum
 from botbuilder.core import ConversationState, TurnContext
 from botbuilder.dialogs import DialogContext
 
+from bot.counsellors import CaseloadEntry
 from bot.i18n import SUPPORTED_LOCALES, all_translators
+from bot.invitations import looks_like_code
 from bot.notify import HandoffEvent
-from bot.records import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
+from bot.records import ClientProfile, ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
 from bot.timefmt import format_local
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.question import (
@@ -90,6 +92,9 @@ class GlobalCommands:
             await dialog_context.reprompt_dialog()
             return True
 
+        if looks_like_code(context.activity.text or ""):
+            await self._redeem(dialog_context, context.activity.text or "")
+            return True
         recognised = recognize_command(context)
         if recognised is None:
             return False
@@ -106,6 +111,28 @@ class GlobalCommands:
         else:
             await handler(dialog_context)
         return True
+
+    async def _redeem(self, dialog_context: DialogContext, text: str) -> None:
+        """A code from a counsellor's invitation links the client to that counsellor."""
+        context = dialog_context.context
+        t = texts(context)
+        client = client_of(context)
+        result = await self._services.invitations.redeem(text, client.client_id)
+        if result.linked:
+            counsellor_id = result.counsellor_object_id
+
+            def link(profile: ClientProfile) -> None:
+                profile.counsellor_id = counsellor_id
+
+            await self._services.profiles.update(client.client_id, link)
+            await self._services.directory.note_case(
+                counsellor_id, CaseloadEntry(client.client_id, client.display_name, "invited")
+            )
+            await context.send_activity(t("invitation.linked"))
+        else:
+            await context.send_activity(t(f"invitation.refused.{result.status}"))
+        if dialog_context.active_dialog is not None:
+            await dialog_context.reprompt_dialog()
 
     async def _help(self, dialog_context: DialogContext) -> None:
         context = dialog_context.context
@@ -186,9 +213,10 @@ class GlobalCommands:
             receipt_id=new_receipt_id(),
         )
         await self._services.consents.append(event)
-        for handoff in await self._services.handoffs.cancel_open(client.client_id):
-            if handoff.consultation_type == "video":
-                await self._services.notifier.handoff_event(handoff, HandoffEvent.CONSENT_WITHDRAWN)
+        cancelled = await self._services.handoffs.cancel_open(
+            client.client_id, only_type="video", scrub=True
+        )
+        await self._services.lifecycle.ended(cancelled, HandoffEvent.CONSENT_WITHDRAWN)
         await self._services.dropped_out(context, "consent_withdrawn", "withdrawal")
         session = session_of(context)
         session.answers.pop("consent", None)
@@ -210,11 +238,18 @@ class GlobalCommands:
         t = texts(context)
         client_id = client_of(context).client_id
         services = self._services
-        for handoff in await services.handoffs.cancel_open(client_id):
-            await services.notifier.handoff_event(handoff, HandoffEvent.CLIENT_DELETED_DATA)
+        cancelled = await services.handoffs.cancel_open(client_id)
+        await services.lifecycle.ended(cancelled, HandoffEvent.CLIENT_DELETED_DATA)
+        profile = await services.profiles.get(client_id)
+        for handoff in await services.handoffs.for_client(client_id):
+            for counsellor_id in {handoff.counsellor_id, *handoff.cards} - {""}:
+                await services.directory.forget_case(counsellor_id, client_id)
+        if profile is not None and profile.counsellor_id:
+            await services.directory.forget_case(profile.counsellor_id, client_id)
         await services.handoffs.delete_all(client_id)
         await services.profiles.delete(client_id)
         await services.forms.delete_for(client_id)
+        await services.invitations.forget_attempts(client_id)
         kept = await services.consents.events(client_id)
         await dialog_context.cancel_all_dialogs()
         await self._conversation_state.delete(context)

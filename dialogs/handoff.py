@@ -10,6 +10,7 @@ from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepCo
 from botbuilder.schema import Activity
 
 from bot.notify import HandoffEvent
+from bot.proactive import reference_to_dict
 from bot.records import Handoff
 from bot.scheduling import format_windows
 from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
@@ -55,6 +56,7 @@ class HandoffDialog(ComponentDialog):
         client = client_of(context)
         purpose = step.values["purpose"]
         consent = answers.get("consent", {})
+        profile = await self._services.profiles.get(client.client_id)
         handoff = Handoff(
             # The activity id makes a resent message (Teams retries) create nothing twice.
             handoff_id=f"h-{context.activity.id or secrets.token_hex(8)}",
@@ -69,6 +71,8 @@ class HandoffDialog(ComponentDialog):
             receipt_id=consent.get("receipt_id", ""),
             phone=step.values["phone"],
             locale=session_of(context).locale,
+            client_ref=reference_to_dict(TurnContext.get_conversation_reference(context.activity)),
+            counsellor_id=profile.counsellor_id if profile else "",
         )
         if await self._services.handoffs.create(handoff):
             event = (

@@ -8,10 +8,21 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.config import Settings
+from bot.counsellors import CaseloadEntry, CounsellorDirectory
+from bot.handoff_lifecycle import HandoffLifecycle
+from bot.invitations import Invitations
 from bot.notify import Notifier
 from bot.records import ClientProfile, ConsentLog, Dropouts, Handoffs, Profiles
 from bot.uploads import ConsentForms
 from dialogs.session import client_of, session_of
+
+CASELOAD_STAGES = {
+    "welcome": "invited",
+    "choice": "in_tech_check",
+    "tech_help_needed": "needs_help",
+    "tech_help_requested": "needs_help",
+    "consultation_requested": "ready",
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,9 @@ class JourneyServices:
     dropouts: Dropouts
     forms: ConsentForms
     notifier: Notifier
+    invitations: Invitations
+    directory: CounsellorDirectory
+    lifecycle: HandoffLifecycle
 
     async def progress(self, context: TurnContext, stage: str, **changes: Any) -> None:
         """Note the client's stage (for the counsellor overview) and what it settled."""
@@ -34,7 +48,19 @@ class JourneyServices:
             for name, value in changes.items():
                 setattr(profile, name, value)
 
-        await self.profiles.update(client_of(context).client_id, apply)
+        client = client_of(context)
+        profile = await self.profiles.update(client.client_id, apply)
+        if profile.counsellor_id:
+            await self.directory.note_case(
+                profile.counsellor_id,
+                CaseloadEntry(
+                    client.client_id,
+                    client.display_name,
+                    CASELOAD_STAGES.get(stage, "in_tech_check"),
+                    topic=profile.topic,
+                    consultation_type=profile.consultation_type,
+                ),
+            )
 
     async def dropped_out(self, context: TurnContext, reason: str, stage: str) -> None:
         await self.dropouts.count(reason, stage)

@@ -27,6 +27,7 @@ class WelcomeDialog(ComponentDialog):
             t("welcome.voluntary"),
             alternatives,
             t("welcome.benefits"),
+            t("welcome.code"),
         ]
         await step.context.send_activity(
             card_message(

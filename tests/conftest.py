@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.storage import DocumentStore, open_document_store
-from tests.support.journey import Chat, test_settings
+from tests.support.journey import Chat, settings_for_tests
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +23,7 @@ def strict_translations() -> Iterator[None]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return test_settings(tmp_path)
+    return settings_for_tests(tmp_path)
 
 
 @pytest.fixture

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from bot.storage.documents import DocumentStore
 
+if TYPE_CHECKING:
+    from bot.config import Settings
 
-def open_document_store(url: str) -> DocumentStore:
-    """``sqlite:///relative/or/absolute.db`` (``sqlite:///:memory:`` for tests)."""
+COSMOS_SCHEMES = frozenset({"cosmos", "cosmos+https", "cosmos+http"})
+
+
+def open_document_store(url: str, settings: Settings | None = None) -> DocumentStore:
+    """``sqlite:///relative/or/absolute.db`` (``sqlite:///:memory:`` for tests), or Azure
+    Cosmos DB: ``cosmos://`` (endpoint from ``COSMOS_ENDPOINT``), ``cosmos://<host>[:port]``,
+    ``cosmos+http://127.0.0.1:8081`` (a local emulator); a path names the database.
+
+    Cosmos DB takes its key, database and options from ``settings`` (read from the environment
+    when not given)."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         from bot.storage.sqlite import SqliteDocumentStore
 
         path = url.removeprefix("sqlite:///")
         return SqliteDocumentStore(path if path == ":memory:" else Path(path))
+    if parsed.scheme in COSMOS_SCHEMES:
+        from bot.config import Settings
+        from bot.storage.cosmos import CosmosDocumentStore
+
+        return CosmosDocumentStore.from_url(url, settings if settings is not None else Settings())
     raise ValueError(
         f"BOT_STORAGE scheme {parsed.scheme!r} is not supported; use sqlite:///path/to/file.db"
+        " or cosmos:// (see .env.example)"
     )

@@ -19,7 +19,7 @@ from bot.app import create_app
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
 from bot.notify import Notifier
-from tests.support.journey import CollectingNotifier, card_actions, card_texts, test_settings
+from tests.support.journey import CollectingNotifier, card_actions, card_texts, settings_for_tests
 
 JsonDict = dict[str, Any]
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
@@ -50,7 +50,7 @@ StartBot = Callable[..., Awaitable[RunningBot]]
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return test_settings(tmp_path)
+    return settings_for_tests(tmp_path)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from bot.chat_connector import LocalConnector
 from bot.config import ConfigurationError, Settings, is_loopback
 from dialogs.question import ChoiceQuestion
 from tests.integration.conftest import BOT_ID, RunningBot, StartBot, TeamsClient
-from tests.support.journey import test_settings as make_settings
+from tests.support.journey import settings_for_tests as make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 APP_ID = "0b6a3c1e-7d2f-4e5a-9b8c-1f2e3d4c5b6a"
@@ -345,7 +345,9 @@ async def test_get_messages_error_body_is_json(
 
 @pytest.fixture
 def auth_settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, app_id=APP_ID, app_password="secret")
+    return make_settings(
+        tmp_path, app_id=APP_ID, app_password="secret", invitation_pepper="a-pepper-for-the-tests"
+    )
 
 
 class IdentityProvider:

@@ -17,7 +17,7 @@ from botbuilder.schema import (
 )
 
 from bot.adapter import on_turn_error
-from bot.app import build_bot, form_storage
+from bot.app import build_service, form_storage
 from bot.config import Settings
 from bot.notify import HandoffEvent
 from bot.records import Handoff
@@ -36,7 +36,7 @@ class CollectingNotifier:
         self.events.append((handoff.handoff_id, event))
 
 
-def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def settings_for_tests(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "storage_url": f"sqlite:///{tmp_path / 'bot.db'}",
         "upload_dir": str(tmp_path / "uploads"),
@@ -58,11 +58,10 @@ class Chat:
         locale: str = "de-DE",
     ) -> None:
         self.notifier = CollectingNotifier()
-        self.bot = build_bot(settings, store, form_storage(settings), self.notifier)
         self.user_id = user_id
         self.locale = locale
         self.adapter = TestAdapter(
-            self.bot.on_turn,
+            None,
             Activity(
                 channel_id="msteams",
                 service_url="https://smba.example.test/",
@@ -73,6 +72,11 @@ class Chat:
                 conversation=ConversationAccount(id=f"a:{user_id}", conversation_type="personal"),
             ),
         )
+        self.service = build_service(
+            settings, store, form_storage(settings), self.adapter, self.notifier
+        )
+        self.bot = self.service.bot
+        self.adapter.logic = self.bot.on_turn
         self.adapter.on_turn_error = on_turn_error  # as in the service
         self.last_replies: list[Activity] = []
 

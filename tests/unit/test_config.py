@@ -32,14 +32,15 @@ def test_credentials_come_in_pairs_and_allow_any_interface() -> None:
     configured = Settings(
         _env_file=None,
         app_id="7e0c7a4e-0000-4000-8000-000000000001",
-        app_password="secret",
+        app_password="pw-Geheim-123",
         app_tenant_id="tenant",
         app_type="SingleTenant",
         host="0.0.0.0",
+        invitation_pepper="a-long-enough-secret-pepper",
     )
     configured.check()
     assert not configured.local_mode
-    assert "secret" not in repr(configured)
+    assert "pw-Geheim-123" not in repr(configured)
 
 
 def test_bot_framework_names_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -52,3 +53,31 @@ def test_bot_framework_names_are_read_from_the_environment(monkeypatch: pytest.M
         4000,
         False,
     )
+
+
+def test_production_needs_a_pepper_and_a_tenant_for_counsellors() -> None:
+    production = {
+        "app_id": "7e0c7a4e-0000-4000-8000-000000000001",
+        "app_password": "secret",
+        "app_tenant_id": "tenant",
+        "app_type": "SingleTenant",
+    }
+    with pytest.raises(ConfigurationError, match="INVITATION_PEPPER"):
+        Settings(_env_file=None, **production).check()
+    with pytest.raises(ConfigurationError, match="COUNSELLOR_TENANT_IDS"):
+        Settings(
+            _env_file=None,
+            **production,
+            invitation_pepper="a-long-enough-secret-pepper",
+            counsellor_object_ids="c1",
+        ).check()
+
+
+def test_meeting_links_are_read_per_counsellor() -> None:
+    settings = Settings(
+        _env_file=None, meeting_links="ABC=https://teams.example/a, def=https://teams.example/d"
+    )
+    assert settings.meeting_link_map() == {
+        "abc": "https://teams.example/a",
+        "def": "https://teams.example/d",
+    }

@@ -1,24 +1,69 @@
-"""The storage contract every back end must keep (today: SQLite; Cosmos DB joins here)."""
+"""The storage contract every back end must keep: SQLite, and Azure Cosmos DB (on a local,
+in-memory Cosmos DB server started for this module)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from botbuilder.dialogs import DialogState
 
-from bot.storage import ConflictError, DocumentStore, open_document_store
+from bot.config import ConfigurationError, Settings
+from bot.storage import ConflictError, DocumentStore, StoreUnavailableError, open_document_store
 from bot.storage.bot_state import DocumentStateStorage
+from bot.storage.cosmos import EMULATOR_KEY, CosmosConfig, CosmosDocumentStore
 from bot.storage.documents import AppendOnlyError
+from tests.support.cosmos_server import (
+    CosmosServer,
+    cosmos_server,
+    fresh_database_name,
+    store_settings,
+)
+
+# Cosmos DB runs on the local server from node_modules (like the other "node" tests).
+BACKENDS = ["sqlite", pytest.param("cosmos", marks=pytest.mark.node)]
 
 
-@pytest.fixture(params=["sqlite"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
-    store = open_document_store(f"sqlite:///{tmp_path / 'contract.db'}")
-    await store.open()
+@dataclass(frozen=True)
+class Backend:
+    """Where a back end keeps its data: ``open()`` may be called more than once."""
+
+    name: str
+    url: str
+    settings: Settings
+
+    async def open(self) -> DocumentStore:
+        store = open_document_store(self.url, self.settings)
+        await store.open()
+        return store
+
+
+@pytest.fixture(scope="module")
+def cosmos() -> Iterator[CosmosServer]:
+    with cosmos_server() as server:
+        yield server
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_kind(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        return Backend("sqlite", f"sqlite:///{tmp_path / 'contract.db'}", Settings(_env_file=None))
+    server: CosmosServer = request.getfixturevalue("cosmos")
+    # One database per test keeps the tests apart on the shared server.
+    return Backend(
+        "cosmos",
+        server.storage_url(fresh_database_name()),
+        store_settings(),
+    )
+
+
+@pytest.fixture
+async def backend(backend_kind: Backend) -> AsyncIterator[DocumentStore]:
+    store = await backend_kind.open()
     yield store
     await store.close()
 
@@ -118,14 +163,11 @@ async def test_bot_state_round_trips_and_refuses_a_stale_write(backend: Document
     assert await storage.read(["conv/1"]) == {}
 
 
-async def test_data_survives_a_restart(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'restart.db'}"
-    store = open_document_store(url)
-    await store.open()
+async def test_data_survives_a_restart(backend_kind: Backend) -> None:
+    store = await backend_kind.open()
     await store.create("profile", "c1", {"stage": "consent"}, partition="c1")
     await store.close()
-    reopened = open_document_store(url)
-    await reopened.open()
+    reopened = await backend_kind.open()
     document = await reopened.get("profile", "c1", partition="c1")
     await reopened.close()
     assert document is not None
@@ -148,3 +190,168 @@ async def test_sqlite_refuses_rewriting_consent_even_with_raw_sql(tmp_path: Path
 def test_unknown_storage_url_is_refused() -> None:
     with pytest.raises(ValueError, match="BOT_STORAGE"):
         open_document_store("mongodb://nope")
+
+
+# --- gaps found while adding Cosmos DB: both back ends must honour these ----------------------
+
+AWKWARD_KEYS = [
+    "msteams/conversations/a:1Xyz_AbC-19:abc@thread.v2/",
+    "c1:h1?x=1#frag\\back slash",
+    "Zoë Çelik – Müller/€ 😀",
+    "k" * 400,  # longer than a Cosmos DB id may be
+]
+
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS, ids=["teams", "url-chars", "unicode", "long"])
+async def test_awkward_keys_and_partitions_round_trip(backend: DocumentStore, key: str) -> None:
+    partition = f"p/{key[:40]}:ä"
+    created = await backend.create("handoff", key, {"k": key}, partition=partition)
+    fetched = await backend.get("handoff", key, partition=partition)
+    assert fetched is not None
+    assert (fetched.key, fetched.partition, fetched.body) == (key, partition, {"k": key})
+    [listed] = await backend.list_partition("handoff", partition)
+    assert (listed.key, listed.etag) == (key, created.etag)
+    replaced = await backend.replace(
+        "handoff", key, {"k": "new"}, partition=partition, etag=created.etag
+    )
+    assert replaced.key == key
+    assert await backend.get("handoff", key + "x", partition=partition) is None
+    assert await backend.delete("handoff", key, partition=partition)
+    assert await backend.get("handoff", key, partition=partition) is None
+
+
+async def test_json_bodies_round_trip(backend: DocumentStore) -> None:
+    body = {
+        "text": "Grüße aus Köln – „Videoberatung“ 😀",
+        "int": 2**53 - 1,  # larger integers are not exact in Cosmos DB (IEEE doubles)
+        "float": 1.5,
+        "flags": [True, False, None],
+        "nested": {"list": [{"a": 1}, [], {}], "empty": ""},
+        "py/object": "botbuilder.dialogs.DialogState",
+    }
+    await backend.create("profile", "c1", body, partition="c1")
+    fetched = await backend.get("profile", "c1", partition="c1")
+    assert fetched is not None
+    assert fetched.body == body
+
+
+async def test_list_partition_returns_only_the_asked_kind(backend: DocumentStore) -> None:
+    await backend.create("profile", "c1", {"kind": "profile"}, partition="c1")
+    await backend.create("handoff", "c1:h1", {"kind": "handoff"}, partition="c1")
+    await backend.create("consent_event", "c1:e1", {"kind": "consent"}, partition="c1")
+    await backend.create("state", "c1", {"kind": "state"}, partition="c1")
+    for kind in ("profile", "handoff", "consent_event", "state"):
+        assert [d.kind for d in await backend.list_partition(kind, "c1")] == [kind]
+    assert await backend.list_partition("dropout", "c1") == []
+
+
+async def test_an_expired_document_is_gone_for_replace_list_and_create(
+    backend: DocumentStore,
+) -> None:
+    old = await backend.create("handoff", "c1:h0", {"n": 0}, partition="c1", ttl_seconds=0)
+    assert await backend.list_partition("handoff", "c1") == []
+    with pytest.raises(ConflictError):
+        await backend.replace("handoff", "c1:h0", {"n": 1}, partition="c1", etag=old.etag)
+    fresh = await backend.create("handoff", "c1:h0", {"n": 2}, partition="c1")
+    fetched = await backend.get("handoff", "c1:h0", partition="c1")
+    assert fetched is not None
+    assert (fetched.body, fetched.etag) == ({"n": 2}, fresh.etag)
+    assert await backend.purge_expired() == 0  # the new one has no time to live
+    assert [d.body for d in await backend.list_partition("handoff", "c1")] == [{"n": 2}]
+
+
+async def test_purge_leaves_documents_without_a_time_to_live(backend: DocumentStore) -> None:
+    await backend.create("profile", "forever", {"x": 0}, partition="forever")
+    await backend.create("consent_event", "c1:e1", {"action": "given"}, partition="c1")
+    await backend.create("state", "later", {"x": 1}, partition="later", ttl_seconds=3600)
+    await backend.upsert("state", "gone", {"x": 2}, partition="gone", ttl_seconds=-5)
+    assert await backend.get("state", "gone", partition="gone") is None
+    assert await backend.purge_expired() == 1
+    assert await backend.purge_expired() == 0
+    for kind, key, partition in [
+        ("profile", "forever", "forever"),
+        ("consent_event", "c1:e1", "c1"),
+        ("state", "later", "later"),
+    ]:
+        assert await backend.get(kind, key, partition=partition) is not None
+
+
+async def test_replace_and_upsert_keep_the_creation_order(backend: DocumentStore) -> None:
+    documents = [
+        await backend.create("handoff", f"c1:h{i}", {"v": 0}, partition="c1") for i in range(3)
+    ]
+    await backend.replace("handoff", "c1:h0", {"v": 1}, partition="c1", etag=documents[0].etag)
+    await backend.upsert("handoff", "c1:h1", {"v": 1}, partition="c1")
+    listed = await backend.list_partition("handoff", "c1")
+    assert [(d.key, d.body["v"]) for d in listed] == [("c1:h0", 1), ("c1:h1", 1), ("c1:h2", 0)]
+
+
+async def test_upsert_and_delete(backend: DocumentStore) -> None:
+    first = await backend.upsert("profile", "c1", {"v": 1}, partition="c1")
+    second = await backend.upsert("profile", "c1", {"v": 2}, partition="c1")
+    assert first.etag != second.etag
+    fetched = await backend.get("profile", "c1", partition="c1")
+    assert fetched is not None
+    assert (fetched.body, fetched.etag) == ({"v": 2}, second.etag)
+    assert not await backend.delete("profile", "c1", partition="elsewhere")
+    assert await backend.delete("profile", "c1", partition="c1")
+    assert not await backend.delete("profile", "c1", partition="c1")
+    await backend.create("profile", "c1", {"v": 3}, partition="c1")  # the key is free again
+
+
+async def test_a_closed_store_is_unavailable(backend: DocumentStore) -> None:
+    await backend.close()
+    with pytest.raises(StoreUnavailableError):
+        await backend.ping()
+    with pytest.raises(StoreUnavailableError):
+        await backend.get("profile", "c1", partition="c1")
+
+
+# --- choosing and configuring Cosmos DB ------------------------------------------------------
+
+
+def cosmos_config(url: str, **settings: object) -> CosmosConfig:
+    # No key, endpoint or options unless the test names them (whatever the shell has).
+    store = open_document_store(url, store_settings(**{"cosmos_key": "", **settings}))
+    assert isinstance(store, CosmosDocumentStore)
+    return store.config
+
+
+def test_cosmos_urls() -> None:
+    account = "https://jc-bot.documents.azure.com:443/"
+    config = cosmos_config("cosmos://", cosmos_endpoint=account)
+    assert (config.endpoint, config.database, config.key) == (account, "videoberatung", None)
+    assert config.verify_tls  # no key: the service's Entra identity signs in
+    config = cosmos_config("cosmos://jc-bot.documents.azure.com", cosmos_key="a2V5")
+    assert (config.endpoint, config.key, config.verify_tls) == (
+        "https://jc-bot.documents.azure.com/",
+        "a2V5",
+        True,
+    )
+    config = cosmos_config("cosmos+http://127.0.0.1:8081/testdb", cosmos_database="ignored")
+    assert (config.endpoint, config.database, config.verify_tls) == (
+        "http://127.0.0.1:8081/",
+        "testdb",
+        False,
+    )
+    assert config.key == EMULATOR_KEY  # the emulator's published key, for loopback http only
+    config = cosmos_config("cosmos://localhost:8081", cosmos_allow_insecure=True)
+    assert (config.endpoint, config.verify_tls) == ("https://localhost:8081/", False)
+
+
+@pytest.mark.parametrize(
+    ("url", "settings", "message"),
+    [
+        ("cosmos://", {}, "COSMOS_ENDPOINT"),
+        ("cosmos+http://10.1.2.3:8081", {}, "not loopback"),
+        ("cosmos+http://10.1.2.3:8081", {"cosmos_allow_insecure": True}, "COSMOS_KEY"),
+        ("cosmos://key:secret@jc-bot.documents.azure.com", {}, "COSMOS_KEY"),
+        ("cosmos+https://", {}, "needs a host"),
+        ("cosmos://", {"cosmos_endpoint": "ftp://jc-bot"}, "http"),
+    ],
+)
+def test_cosmos_misconfiguration_is_refused(
+    url: str, settings: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        cosmos_config(url, **settings)

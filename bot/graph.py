@@ -1,0 +1,368 @@
+"""A small async Microsoft Graph client for app-only calls (client credentials).
+
+The token comes from msal, whose calls block, so they run in a worker thread; msal's own
+token cache answers until five minutes before the token expires. Graph calls share one
+``aiohttp`` session, each with its own timeout, and are retried on throttling (429/503,
+honouring ``Retry-After``) and on gateway and connection errors (502/504) with exponential
+backoff.
+
+Nothing here logs or raises with the token or a request body: meeting requests can carry
+data about a client, and errors end up in logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import ssl
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+import msal
+import requests
+from yarl import URL
+
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+#: Statuses that mean "try again": throttling, and gateways that lost the backend.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_MESSAGE_LIMIT = 300
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class GraphError(Exception):
+    """Graph (or the way to it) refused or failed a call.
+
+    ``status`` is the HTTP status, or ``None`` when no answer came (connection error, token
+    failure, timeout); ``code`` is Graph's error code (``TooManyRequests``, ``Forbidden`` …)
+    or a short local one. The message never contains the token or the request body.
+    """
+
+    def __init__(
+        self, status: int | None, code: str, message: str, *, request_id: str = ""
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message[:_MESSAGE_LIMIT]
+        self.request_id = request_id
+        where = f" (request-id {request_id})" if request_id else ""
+        super().__init__(f"Graph {status or 'no answer'} {code}: {self.message}{where}")
+
+
+class GraphAuthError(GraphError):
+    """No access token: wrong tenant, client id or secret, or the token endpoint is down."""
+
+
+class GraphTimeoutError(GraphError):
+    """Graph did not answer in time. Not retried: a create may have happened anyway."""
+
+
+class _CaFileSession(requests.Session):
+    """A requests session for msal that really uses ``ca_file``.
+
+    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``Session.verify``
+    (psf/requests#3829), so msal's ``verify=`` is ignored wherever those are set; passing
+    ``verify`` with each request is what wins. Proxies from the environment still apply.
+    """
+
+    def __init__(self, ca_file: str, timeout: float) -> None:
+        super().__init__()
+        self.verify = ca_file
+        self._timeout = timeout
+        self.mount("https://", requests.adapters.HTTPAdapter(max_retries=1))
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs["verify"] = self.verify
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+class GraphClient:
+    """App-only Microsoft Graph calls for one tenant. Close it when the app stops.
+
+    ``authority_host`` and ``base_url`` point elsewhere for national clouds or tests; both
+    must be ``https`` (msal refuses anything else). ``ca_file`` adds a CA bundle to trust
+    (a TLS-inspecting proxy, or the test stand-in). ``sleep`` waits between attempts;
+    tests pass one that only records the delays.
+    """
+
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        authority_host: str = DEFAULT_AUTHORITY_HOST,
+        base_url: str = DEFAULT_GRAPH_URL,
+        scope: str = GRAPH_SCOPE,
+        ca_file: str | None = None,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        max_retry_wait: float = 30.0,
+        backoff_base: float = 0.5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not (tenant_id and client_id and client_secret):
+            raise ValueError("GraphClient needs a tenant id, a client id and a client secret")
+        for name, url in (("authority_host", authority_host), ("base_url", base_url)):
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.hostname:
+                raise ValueError(f"{name} must be an https URL, not {url!r}")
+        if max_attempts < 1 or timeout <= 0:
+            raise ValueError("max_attempts must be at least 1 and timeout positive")
+        self._tenant_id = tenant_id
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self._base_url = base_url.rstrip("/")
+        self._scope = scope
+        self._ca_file = ca_file
+        self._timeout = timeout
+        self._max_attempts = max_attempts
+        self._max_retry_wait = max_retry_wait
+        self._backoff_base = backoff_base
+        self._sleep = sleep
+        self._msal_app: msal.ConfidentialClientApplication | None = None
+        self._token_lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> GraphClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._msal_app is not None:
+            self._msal_app.http_client.close()
+            self._msal_app = None
+
+    # --- online meetings -------------------------------------------------------------------
+
+    async def create_online_meeting(
+        self, user_id: str, start: datetime, end: datetime, subject: str
+    ) -> dict[str, Any]:
+        """A Teams meeting organised by ``user_id`` (an Entra object id) that only the
+        organiser presents in, everyone else waits in the lobby, and nothing is recorded or
+        transcribed. Returns Graph's onlineMeeting (``id``, ``joinWebUrl`` …)."""
+        body = {
+            "startDateTime": _utc(start),
+            "endDateTime": _utc(end),
+            "subject": subject,
+            "lobbyBypassSettings": {"scope": "organizer", "isDialInBypassEnabled": False},
+            "allowedPresenters": "organizer",
+            "allowRecording": False,
+            "recordAutomatically": False,
+            "allowTranscription": False,
+        }
+        status, answer = await self._request(
+            "POST",
+            f"/users/{_segment(user_id)}/onlineMeetings",
+            route="/users/{id}/onlineMeetings",
+            body=body,
+        )
+        if not isinstance(answer, dict) or not answer.get("id") or not answer.get("joinWebUrl"):
+            raise GraphError(status, "invalid_response", "onlineMeeting without id or joinWebUrl")
+        return answer
+
+    async def delete_online_meeting(self, user_id: str, meeting_id: str) -> None:
+        """Delete the meeting; one that is already gone (404) counts as deleted."""
+        try:
+            await self._request(
+                "DELETE",
+                f"/users/{_segment(user_id)}/onlineMeetings/{_segment(meeting_id)}",
+                route="/users/{id}/onlineMeetings/{id}",
+            )
+        except GraphError as error:
+            if error.status != 404:
+                raise
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _request(
+        self, method: str, path: str, *, route: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, Any]:
+        """One Graph call with retries; returns the status and the parsed JSON (or None).
+
+        ``route`` is the path without ids, for logs.
+        """
+        url = URL(self._base_url + path, encoded=True)
+        for attempt in range(1, self._max_attempts + 1):
+            token = await self._access_token()
+            session = self._http()
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=aiohttp.ClientTimeout(total=self._timeout),
+                ) as response:
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+                    request_id = response.headers.get("request-id", "")
+                    answer = await _json_or_none(response)
+            except TimeoutError:
+                # Not retried: the call may have reached Graph (a second create would make a
+                # second meeting), and the bot's turn should not wait several timeouts.
+                raise GraphTimeoutError(
+                    None, "timeout", f"{method} {route}: no answer in {self._timeout:g} s"
+                ) from None
+            except aiohttp.ClientSSLError as error:
+                # A certificate problem does not go away by retrying.
+                raise GraphError(
+                    None, "tls_error", f"{method} {route}: {type(error).__name__}"
+                ) from error
+            except aiohttp.ClientError as error:
+                if attempt == self._max_attempts:
+                    raise GraphError(
+                        None, "connection_error", f"{method} {route}: {type(error).__name__}"
+                    ) from error
+                delay = self._backoff(attempt)
+                log.warning(
+                    "Graph %s %s: %s; attempt %d/%d, retrying in %.1f s",
+                    method,
+                    route,
+                    type(error).__name__,
+                    attempt,
+                    self._max_attempts,
+                    delay,
+                )
+                await self._sleep(delay)
+                continue
+            if status < 400:
+                return status, answer
+            failure = _graph_error(status, answer, request_id)
+            if status not in RETRY_STATUSES or attempt == self._max_attempts:
+                raise failure
+            delay = self._retry_after(retry_after, attempt)
+            log.warning(
+                "Graph %s %s answered %d %s; attempt %d/%d, retrying in %.1f s",
+                method,
+                route,
+                status,
+                failure.code,
+                attempt,
+                self._max_attempts,
+                delay,
+            )
+            await self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self._backoff_base * 2 ** (attempt - 1), self._max_retry_wait)
+
+    def _retry_after(self, header: str | None, attempt: int) -> float:
+        """Graph's ``Retry-After`` (seconds, or an HTTP date), capped; backoff without one."""
+        if header:
+            seconds: float | None
+            try:
+                seconds = float(header)
+            except ValueError:
+                try:
+                    seconds = (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds()
+                except (TypeError, ValueError):
+                    seconds = None
+            if seconds is not None and math.isfinite(seconds):
+                return min(max(seconds, 0.0), self._max_retry_wait)
+        return self._backoff(attempt)
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            context = ssl.create_default_context(cafile=self._ca_file) if self._ca_file else True
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=context),
+                headers={"Accept": "application/json"},
+                trust_env=True,  # HTTPS_PROXY, as msal (requests) uses it
+            )
+        return self._session
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:  # concurrent first calls fetch one token, not several
+            return await asyncio.to_thread(self._token_blocking)
+
+    def _token_blocking(self) -> str:
+        """msal answers from its cache until 5 minutes before expiry, else asks Entra."""
+        try:
+            if self._msal_app is None:
+                self._msal_app = self._new_msal_app()
+            result = self._msal_app.acquire_token_for_client(scopes=[self._scope])
+        except (ValueError, requests.RequestException) as error:
+            # Discovery or the token endpoint unreachable, or the authority is invalid.
+            self._msal_app = None
+            first_line = str(error).splitlines()[0] if str(error) else ""
+            raise GraphAuthError(
+                None, "token_unavailable", f"{type(error).__name__}: {first_line}"
+            ) from None
+        if not isinstance(result, dict) or not result.get("access_token"):
+            failure = result if isinstance(result, dict) else {}
+            # error_description: "AADSTS7000215: Invalid client secret provided. …" (no secret)
+            description = str(failure.get("error_description") or "").split("\n", 1)[0]
+            raise GraphAuthError(None, str(failure.get("error") or "no_token"), description)
+        return str(result["access_token"])
+
+    def _new_msal_app(self) -> msal.ConfidentialClientApplication:
+        # instance_discovery=False: no call to login.microsoftonline.com to vet the authority
+        # (hosts msal knows skip it anyway); the tenant's OIDC document is still fetched.
+        options: dict[str, Any] = {"instance_discovery": False, "timeout": self._timeout}
+        if self._ca_file:
+            options["http_client"] = _CaFileSession(self._ca_file, self._timeout)
+        return msal.ConfidentialClientApplication(
+            self._client_id,
+            client_credential=self._client_secret,
+            authority=self._authority,
+            **options,
+        )
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("meeting times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _segment(value: str) -> str:
+    if not value:
+        raise ValueError("empty id in a Graph path")
+    return quote(value, safe="")
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    raw = await response.read()
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _graph_error(status: int, answer: Any, request_id: str) -> GraphError:
+    """Graph's ``{"error": {"code", "message"}}`` as a GraphError."""
+    details = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(details, dict):
+        details = {}
+    code = str(details.get("code") or f"http_{status}")
+    message = str(details.get("message") or "")
+    inner = details.get("innerError")
+    if not request_id and isinstance(inner, dict):
+        request_id = str(inner.get("request-id", ""))
+    return GraphError(status, code, message, request_id=request_id)

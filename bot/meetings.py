@@ -1,0 +1,170 @@
+"""The video meeting of a counsellor handoff: create it, cancel it.
+
+Two providers: ``GraphMeetingProvider`` creates a Teams meeting per consultation through
+Microsoft Graph; ``ConfiguredLinkProvider`` (the default when Graph is not configured) hands
+out each counsellor's personal Teams meeting room link from the configuration.
+
+Meeting subjects are visible to everyone who has the link and stay in Teams, so they carry
+the topic only — never a name, customer number or other personal data (``meeting_subject``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from bot.graph import GraphClient, GraphError
+
+SUBJECT_PREFIX = "Videoberatung Jobcenter"
+_SUBJECT_LIMIT = 80
+# Letters, spaces and harmless punctuation; digits (customer numbers, dates, phone numbers),
+# "@" and the like are dropped.
+_SUBJECT_UNSAFE = re.compile(r"[^\w\s.,()/&'’–-]|[\d_]")
+
+
+class MeetingError(Exception):
+    """No meeting could be created or cancelled; the handoff goes on without a link."""
+
+
+class MeetingUnavailableError(MeetingError):
+    """No meeting link is configured for this counsellor, and there is no default."""
+
+
+@dataclass(frozen=True)
+class Meeting:
+    meeting_id: str
+    join_url: str
+    start: datetime
+    end: datetime
+    provider: str  # "graph" | "configured_link"
+
+    def as_record(self) -> dict[str, str]:
+        """For ``Handoff.meeting`` (stored as JSON): id, join_url, start/end in ISO 8601."""
+        return {
+            "id": self.meeting_id,
+            "join_url": self.join_url,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "provider": self.provider,
+        }
+
+
+class MeetingProvider(Protocol):
+    async def create(
+        self, counsellor_object_id: str, start: datetime, end: datetime, subject: str
+    ) -> Meeting:
+        """A meeting organised by the counsellor (Entra object id) for ``start``–``end``."""
+        ...
+
+    async def cancel(self, counsellor_object_id: str, meeting_id: str) -> None:
+        """Cancel a meeting made by ``create``; one that is already gone is fine."""
+        ...
+
+
+def meeting_subject(topic_label: str) -> str:
+    """``"Bewerbungsunterlagen"`` → ``"Videoberatung Jobcenter – Bewerbungsunterlagen"``.
+
+    ``topic_label`` is the catalog label of the topic; callers never pass names. Digits and
+    unusual characters are dropped anyway, so a slip cannot put a customer number in it.
+    """
+    label = " ".join(_SUBJECT_UNSAFE.sub(" ", topic_label).split()).strip(" -–")
+    if not label:
+        return SUBJECT_PREFIX
+    subject = f"{SUBJECT_PREFIX} – {label}"
+    return subject if len(subject) <= _SUBJECT_LIMIT else subject[:_SUBJECT_LIMIT].rstrip()
+
+
+class GraphMeetingProvider:
+    """A Teams meeting per consultation, organised by the counsellor through Graph.
+
+    Needs the application permission ``OnlineMeetings.ReadWrite.All`` and a Teams
+    application access policy that covers the counsellors. Does not close ``graph``.
+    """
+
+    name = "graph"
+
+    def __init__(self, graph: GraphClient) -> None:
+        self._graph = graph
+
+    async def create(
+        self, counsellor_object_id: str, start: datetime, end: datetime, subject: str
+    ) -> Meeting:
+        _check_times(start, end)
+        try:
+            created = await self._graph.create_online_meeting(
+                counsellor_object_id, start, end, subject
+            )
+        except GraphError as error:
+            raise MeetingError(f"Teams meeting could not be created: {error}") from error
+        return Meeting(
+            meeting_id=str(created["id"]),
+            join_url=str(created["joinWebUrl"]),
+            start=start,
+            end=end,
+            provider=self.name,
+        )
+
+    async def cancel(self, counsellor_object_id: str, meeting_id: str) -> None:
+        try:
+            await self._graph.delete_online_meeting(counsellor_object_id, meeting_id)
+        except GraphError as error:
+            raise MeetingError(f"Teams meeting could not be cancelled: {error}") from error
+
+
+class ConfiguredLinkProvider:
+    """Each counsellor's personal Teams meeting room, from the configuration.
+
+    ``links`` maps counsellor Entra object ids to their meeting links; ``default_link`` is
+    used for counsellors without one. The same room serves every consultation, so the
+    meeting id is derived from counsellor and times (the same request gives the same id)
+    and cancelling does nothing.
+    """
+
+    name = "configured_link"
+
+    def __init__(self, links: Mapping[str, str], default_link: str | None = None) -> None:
+        self._links = {_object_id(key): _checked_link(link) for key, link in links.items()}
+        self._default = _checked_link(default_link) if default_link else None
+
+    async def create(
+        self, counsellor_object_id: str, start: datetime, end: datetime, subject: str
+    ) -> Meeting:
+        _check_times(start, end)
+        counsellor = _object_id(counsellor_object_id)
+        link = self._links.get(counsellor) or self._default
+        if not link:
+            raise MeetingUnavailableError(
+                f"No Teams meeting link for counsellor {counsellor} and no default link "
+                "(set MEETING_LINKS or MEETING_DEFAULT_LINK, or configure Graph)."
+            )
+        key = f"{counsellor}|{start.astimezone(UTC).isoformat()}|{end.astimezone(UTC).isoformat()}"
+        meeting_id = f"link-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        return Meeting(meeting_id, link, start, end, self.name)
+
+    async def cancel(self, counsellor_object_id: str, meeting_id: str) -> None:
+        """The personal room stays; there is nothing to cancel."""
+
+
+def _check_times(start: datetime, end: datetime) -> None:
+    if start.utcoffset() is None or end.utcoffset() is None:
+        raise ValueError("meeting times must be timezone-aware")
+    if not start < end:
+        raise ValueError("a meeting must end after it starts")
+
+
+def _object_id(value: str) -> str:
+    # Entra object ids are GUIDs; Teams and the admin centre print them in either case.
+    return value.strip().lower()
+
+
+def _checked_link(link: str) -> str:
+    link = link.strip()
+    parts = urlsplit(link)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"a meeting link must be an https URL, not {link!r}")
+    return link

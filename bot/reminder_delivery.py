@@ -1,0 +1,48 @@
+"""Turns a due reminder into a proactive Teams message to the client or the counsellor."""
+
+from __future__ import annotations
+
+from botbuilder.core import MessageFactory
+
+from bot.counsellors import CounsellorDirectory
+from bot.i18n import translator
+from bot.proactive import ProactiveSender
+from bot.records import Handoffs, HandoffStatus
+from bot.reminders import Reminder
+from bot.timefmt import format_local
+
+
+class ReminderNotDelivered(Exception):
+    """Raised so the scheduler retries later (or gives up after its attempts)."""
+
+
+class ReminderDelivery:
+    def __init__(
+        self, handoffs: Handoffs, directory: CounsellorDirectory, sender: ProactiveSender
+    ) -> None:
+        self._handoffs = handoffs
+        self._directory = directory
+        self._sender = sender
+
+    async def __call__(self, reminder: Reminder) -> None:
+        handoff = await self._handoffs.get(reminder.client_id, reminder.handoff_id)
+        if handoff is None or handoff.status != HandoffStatus.SCHEDULED:
+            return  # cancelled or deleted meanwhile: nothing to remind of
+        t = translator(reminder.locale)
+        when = format_local(handoff.meeting["start"], t.locale)
+        join_url = handoff.meeting.get("join_url", "")
+        if reminder.target == "client":
+            reference = handoff.client_ref
+            text = t(f"reminder.client.{reminder.kind}", when=when)
+            if join_url:
+                text = f"{text}\n\n[{t('appointment.join')}]({join_url})"
+        else:
+            counsellor = await self._directory.get(reminder.target_ref.removeprefix("counsellor:"))
+            if counsellor is None:
+                return
+            reference = counsellor.reference
+            t = translator(counsellor.locale)
+            text = t("reminder.counsellor", when=format_local(handoff.meeting["start"], t.locale))
+        result = await self._sender.send(reference, MessageFactory.text(text))
+        if not result.ok:
+            raise ReminderNotDelivered(result.delivery)

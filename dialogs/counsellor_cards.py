@@ -1,0 +1,218 @@
+"""The counsellor's cards (handoff, invitation, overview) and the client's appointment card."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from botbuilder.schema import Activity
+
+import cards
+from bot.counsellors import CaseloadEntry
+from bot.i18n import Translator
+from bot.invitations import IssuedInvitation
+from bot.records import ConsentStatus, Handoff, HandoffStatus
+from bot.scheduling import format_windows
+from bot.timefmt import BERLIN, format_local
+from dialogs.question import card_message
+
+STAGE_ORDER = [
+    "needs_help",
+    "ready",
+    "scheduled",
+    "in_tech_check",
+    "invited",
+    "withdrawn",
+    "closed",
+]
+OPEN = {HandoffStatus.REQUESTED, HandoffStatus.SCHEDULING, HandoffStatus.SCHEDULED}
+
+
+def handoff_card(
+    t: Translator, handoff: Handoff, today: date | None = None, event: str = ""
+) -> dict[str, Any]:
+    """What the counsellor needs to act on a handoff; actions depend on its state."""
+    facts = [
+        (t("counsellor.fact.purpose"), t(f"counsellor.purpose.{handoff.purpose}")),
+        (t("counsellor.fact.topic"), t(f"choice.topic.{handoff.topic}") if handoff.topic else "–"),
+        (t("counsellor.fact.type"), t(f"choice.type.{handoff.consultation_type}")),
+        (t("counsellor.fact.when"), format_windows(handoff.windows, t)),
+    ]
+    if handoff.tech:
+        facts.append((t("counsellor.fact.tech"), tech_summary(t, handoff.tech)))
+    if handoff.consultation_type == "video":
+        consent = t(f"counsellor.consent.{handoff.consent_status}")
+        if handoff.receipt_id:
+            consent = f"{consent} ({handoff.receipt_id})"
+        facts.append((t("counsellor.fact.consent"), consent))
+    if handoff.phone:
+        facts.append((t("counsellor.fact.phone"), handoff.phone))
+    if handoff.meeting:
+        facts.append((t("counsellor.fact.meeting"), meeting_time(t, handoff.meeting)))
+    notes = [t(f"counsellor.event.{event}")] if event else []
+    notes += [t("counsellor.note.data")] if _low_data(handoff.tech) else []
+    notes += [
+        t(f"counsellor.note.delivery.{status}")
+        for status in sorted(set(handoff.delivery.values()))
+        if status != "sent"
+    ]
+    status = t(f"counsellor.status.{handoff.status}")
+    title = t(
+        f"counsellor.card.title.{handoff.purpose}",
+        name=handoff.client_name or t("counsellor.card.unnamed"),
+    )
+    start = _suggested_start(handoff, today or datetime.now(BERLIN).date())
+    is_open = handoff.status in OPEN
+    return cards.render(
+        "handoff_notification",
+        {
+            "client": handoff.client_id,
+            "handoff": handoff.handoff_id,
+            "style": "good" if handoff.status == HandoffStatus.SCHEDULED else "emphasis",
+            "title": title,
+            "status_text": status,
+            "facts": [{"title": name, "value": value} for name, value in facts],
+            "notes": [{"text": note} for note in notes],
+            "can_schedule": handoff.status == HandoffStatus.REQUESTED
+            and handoff.purpose == "consultation"
+            and handoff.consent_status not in (ConsentStatus.WITHDRAWN, ConsentStatus.REJECTED),
+            "can_verify": handoff.consent_status == ConsentStatus.PENDING_VERIFICATION and is_open,
+            "can_mark_help": handoff.purpose == "tech_help" and not handoff.tech_help_done,
+            "can_close": is_open,
+            "schedule_hint": t("counsellor.schedule.hint"),
+            "date_label": t("counsellor.schedule.date"),
+            "time_label": t("counsellor.schedule.time"),
+            "date_error": t("counsellor.schedule.date_error"),
+            "time_error": t("counsellor.schedule.time_error"),
+            "default_date": start.date().isoformat(),
+            "default_time": start.strftime("%H:%M"),
+            "schedule_label": t(f"counsellor.action.schedule.{handoff.consultation_type}"),
+            "verify_label": t("counsellor.action.verify"),
+            "reject_label": t("counsellor.action.reject"),
+            "help_done_label": t("counsellor.action.help_done"),
+            "close_label": t("counsellor.action.close"),
+            "refresh_label": t("counsellor.action.refresh"),
+            "fallback": "\n".join([title, status, *(f"{n}: {v}" for n, v in facts), *notes]),
+        },
+    )
+
+
+def tech_summary(t: Translator, tech: dict[str, Any]) -> str:
+    outcome = t(f"tech.result.{tech.get('outcome', 'ready')}")
+    return t("counsellor.tech", outcome=outcome, mb60=tech.get("mb_60_min", 0))
+
+
+def _low_data(tech: dict[str, Any]) -> bool:
+    advice = tech.get("advice", [])
+    return "tech.advice.volume_too_low" in advice or "tech.advice.volume_tight" in advice
+
+
+def meeting_time(t: Translator, meeting: dict[str, Any]) -> str:
+    return format_local(meeting["start"], t.locale)
+
+
+def _suggested_start(handoff: Handoff, today: date) -> datetime:
+    """The next working day that is in the client's windows, at the start of the window."""
+    for offset in range(1, 15):
+        day = today + timedelta(days=offset)
+        weekday = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][day.weekday()]
+        for part, hour in (("morning", 9), ("afternoon", 13)):
+            if f"{weekday}-{part}" in handoff.windows:
+                return datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN)
+    day = today + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 9, tzinfo=BERLIN)
+
+
+def appointment_card(t: Translator, handoff: Handoff, mb60: int) -> Activity:
+    """The client's card once the counsellor has fixed the appointment."""
+    kind = handoff.consultation_type
+    facts = [
+        (t("appointment.when"), meeting_time(t, handoff.meeting)),
+        (t("appointment.topic"), t(f"choice.topic.{handoff.topic}")),
+    ]
+    notes = [t(f"appointment.note.{kind}")]
+    if kind == "video":
+        notes += [t("appointment.note.lobby"), t("appointment.note.data", mb60=mb60)]
+    title = t(f"appointment.title.{kind}")
+    return card_message(
+        t,
+        "appointment",
+        {
+            "title": title,
+            "facts": [{"title": name, "value": value} for name, value in facts],
+            "notes": [{"text": note} for note in notes],
+            "has_join": bool(handoff.meeting.get("join_url")),
+            "join_url": handoff.meeting.get("join_url", ""),
+            "join_label": t("appointment.join"),
+            "withdraw_label": t("command.withdraw.label"),
+            "fallback": "\n".join([title, *(f"{n}: {v}" for n, v in facts), *notes]),
+        },
+    )
+
+
+def invitation_card(t: Translator, issued: IssuedInvitation) -> Activity:
+    facts = [(t("invitation.expires"), format_local(issued.expires_at, t.locale))]
+    qr_url = (
+        "data:image/png;base64," + base64.b64encode(issued.qr_png).decode() if issued.qr_png else ""
+    )
+    how = t("invitation.how", code=issued.code)
+    return card_message(
+        t,
+        "invitation",
+        {
+            "title": t("invitation.title"),
+            "code": issued.code,
+            "facts": [{"title": name, "value": value} for name, value in facts],
+            "has_qr": bool(qr_url),
+            "qr_url": qr_url,
+            "qr_alt": t("invitation.qr_alt"),
+            "how": how,
+            "has_link": bool(issued.deep_link),
+            "link": issued.deep_link or "https://teams.microsoft.com",
+            "link_label": t("invitation.link"),
+            "fallback": "\n".join([t("invitation.title"), issued.code, how]),
+        },
+    )
+
+
+def overview_card(t: Translator, entries: list[CaseloadEntry]) -> Activity:
+    groups = []
+    for stage in STAGE_ORDER:
+        members = [entry for entry in entries if entry.stage == stage]
+        if members:
+            groups.append(
+                {
+                    "heading": f"{t(f'overview.stage.{stage}')} ({len(members)})",
+                    "entries": [
+                        {
+                            "name": entry.client_name or t("counsellor.card.unnamed"),
+                            "detail": _overview_detail(t, entry),
+                        }
+                        for entry in members
+                    ],
+                }
+            )
+    lines = [
+        f"{group['heading']}: " + ", ".join(e["name"] for e in group["entries"]) for group in groups
+    ]
+    return card_message(
+        t,
+        "overview",
+        {
+            "title": t("overview.title"),
+            "empty": not groups,
+            "empty_text": t("overview.empty"),
+            "groups": groups,
+            "fallback": "\n".join([t("overview.title"), *lines]) if lines else t("overview.empty"),
+        },
+    )
+
+
+def _overview_detail(t: Translator, entry: CaseloadEntry) -> str:
+    parts = [format_local(entry.updated_at, t.locale)]
+    if entry.topic:
+        parts.append(t(f"choice.topic.{entry.topic}"))
+    if entry.notice:
+        parts.append(t(f"counsellor.note.delivery.{entry.notice}"))
+    return " · ".join(parts)

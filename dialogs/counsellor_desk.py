@@ -1,0 +1,319 @@
+"""The counsellor's side of the chat: commands, handoff card actions, install and uninstall.
+
+Every entry point here is reached only after the handler checked, on the server, that the
+sender is a configured counsellor of an allowed tenant. Card actions use Universal Actions
+(``Action.Execute``): the answer is the updated card, so it changes in place for everyone,
+and each action is taken at most once however often it is clicked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
+from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
+
+from bot.counsellors import CaseloadEntry, CounsellorDirectory
+from bot.i18n import Translator, match_locale, translator
+from bot.invitations import Invitations
+from bot.meetings import MeetingError, MeetingProvider, meeting_subject
+from bot.proactive import ProactiveSender
+from bot.records import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentLog,
+    ConsentStatus,
+    Handoff,
+    Handoffs,
+    HandoffStatus,
+    new_receipt_id,
+)
+from bot.reminders import Reminders
+from bot.teams_notifier import TeamsNotifier
+from bot.timefmt import BERLIN
+from dialogs.counsellor_cards import appointment_card, handoff_card, invitation_card, overview_card
+from dialogs.question import normalise
+
+log = logging.getLogger(__name__)
+CARD = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass(frozen=True)
+class DeskServices:
+    directory: CounsellorDirectory
+    invitations: Invitations
+    handoffs: Handoffs
+    consents: ConsentLog
+    meetings: MeetingProvider
+    reminders: Reminders
+    sender: ProactiveSender
+    notifier: TeamsNotifier
+    meeting_minutes: int = 45
+
+
+class CounsellorDesk(ActivityHandler):
+    def __init__(self, services: DeskServices) -> None:
+        self._services = services
+
+    # --- install, uninstall, messages ------------------------------------------------------
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._register(turn_context)
+        await turn_context.send_activity(_texts(turn_context)("desk.welcome"))
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        await self._services.directory.remove(turn_context.activity.from_property.aad_object_id)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        await self._register(turn_context)
+        t = _texts(turn_context)
+        text = normalise(turn_context.activity.text)
+        actor = _actor(turn_context)
+        if text in {normalise(v) for v in t.variants("desk.command.invite.typed")}:
+            issued = await self._services.invitations.create(actor)
+            await turn_context.send_activity(invitation_card(t, issued))
+        elif text in {normalise(v) for v in t.variants("desk.command.overview.typed")}:
+            entries = await self._services.directory.caseload(actor)
+            await turn_context.send_activity(overview_card(t, entries))
+        else:
+            await turn_context.send_activity(t("desk.help"))
+
+    async def _register(self, turn_context: TurnContext) -> None:
+        """Keep the conversation reference current, so cards reach the counsellor later."""
+        directory = self._services.directory
+        known = await directory.get(_actor(turn_context))
+        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        if known is None or known.reference.get("conversation", {}).get("id") != (
+            reference.conversation.id
+        ):
+            await directory.register(turn_context, match_locale(turn_context.activity.locale))
+
+    # --- card actions ----------------------------------------------------------------------
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        t = _texts(turn_context)
+        action: dict[str, Any] = invoke_value.action  # the SDK leaves it a plain dict
+        verb = str(action.get("verb", ""))
+        data: dict[str, Any] = dict(action.get("data") or {})
+        handoff = await self._services.handoffs.get(
+            str(data.get("client")), str(data.get("handoff"))
+        )
+        if handoff is None:
+            return _message(t("desk.action.gone"))
+        handler: Callable[..., Any] | None = {
+            "schedule": self._schedule,
+            "consent_verified": self._verify,
+            "consent_rejected": self._verify,
+            "tech_help_done": self._help_done,
+            "close": self._close,
+            "refresh": None,
+        }.get(verb, self._unknown)
+        notes: list[str] = []
+        if handler is not None:
+            handoff, notes = await handler(turn_context, handoff, verb, data)
+        return _card(handoff_card(t, handoff), notes)
+
+    async def _unknown(self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict):
+        log.info("unknown card action %s", verb[:40])
+        return handoff, []
+
+    async def _schedule(
+        self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
+    ) -> tuple[Handoff, list[str]]:
+        t = _texts(turn_context)
+        start = _start_time(data)
+        if start is None or start <= datetime.now(BERLIN):
+            return handoff, [t("desk.schedule.invalid")]
+        actor = _actor(turn_context)
+        won: list[bool] = []
+
+        def claim(stored: Handoff) -> bool:
+            won[:] = [stored.status == HandoffStatus.REQUESTED]
+            if won[0]:
+                stored.status = HandoffStatus.SCHEDULING
+                stored.counsellor_id = stored.counsellor_id or actor
+            return won[0]
+
+        claimed = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, claim)
+        if claimed is None or not won[0]:
+            return claimed or handoff, []  # a second click, or a colleague was quicker
+        end = start + timedelta(minutes=self._services.meeting_minutes)
+        try:
+            meeting = await self._create_meeting(claimed, actor, start, end, t)
+        except MeetingError as error:
+            log.warning("handoff %s: no meeting (%s)", handoff.handoff_id, type(error).__name__)
+            reverted = await self._services.handoffs.update(
+                handoff.client_id, handoff.handoff_id, _set_status(HandoffStatus.REQUESTED)
+            )
+            return reverted or claimed, [t("desk.schedule.failed")]
+
+        def booked(stored: Handoff) -> None:
+            stored.status = HandoffStatus.SCHEDULED
+            stored.meeting = meeting
+
+        scheduled = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, booked
+        )
+        assert scheduled is not None
+        await self._tell_client(scheduled)
+        await self._services.reminders.schedule(
+            meeting_id=meeting["id"],
+            handoff_id=scheduled.handoff_id,
+            client_id=scheduled.client_id,
+            client_ref=f"client:{scheduled.client_id}:{scheduled.handoff_id}",
+            counsellor_ref=f"counsellor:{actor}",
+            start=start.astimezone(BERLIN),
+            locale=scheduled.locale,
+        )
+        await self._services.notifier.refresh_cards(scheduled, "scheduled")
+        return scheduled, []
+
+    async def _create_meeting(
+        self, handoff: Handoff, actor: str, start: datetime, end: datetime, t: Translator
+    ) -> dict[str, Any]:
+        utc = {
+            "start": start.astimezone(BERLIN).isoformat(),
+            "end": end.astimezone(BERLIN).isoformat(),
+        }
+        if handoff.consultation_type != "video":
+            return {
+                "id": f"appointment-{handoff.handoff_id}",
+                "join_url": "",
+                "organizer": actor,
+                **utc,
+            }
+        created = await self._services.meetings.create(
+            actor, start, end, meeting_subject(t(f"choice.topic.{handoff.topic}"))
+        )
+        return {"id": created.meeting_id, "join_url": created.join_url, "organizer": actor, **utc}
+
+    async def _tell_client(self, handoff: Handoff) -> None:
+        t = translator(handoff.locale)
+        mb60 = int(handoff.tech.get("mb_60_min", 450))
+        result = await self._services.sender.send(
+            handoff.client_ref, appointment_card(t, handoff, mb60)
+        )
+        if not result.ok:
+            log.warning("handoff %s: client not reached (%s)", handoff.handoff_id, result.delivery)
+
+    async def _verify(
+        self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
+    ) -> tuple[Handoff, list[str]]:
+        verified = verb == "consent_verified"
+        status = ConsentStatus.GIVEN if verified else ConsentStatus.REJECTED
+        decided: list[bool] = []
+
+        def decide(stored: Handoff) -> bool:
+            decided[:] = [stored.consent_status == ConsentStatus.PENDING_VERIFICATION]
+            if decided[0]:
+                stored.consent_status = status
+            return decided[0]
+
+        updated = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, decide
+        )
+        if updated is None or not decided[0]:
+            return updated or handoff, []
+        await self._services.consents.append(
+            ConsentEvent(
+                event_id=f"{'verified' if verified else 'rejected'}-{handoff.handoff_id}",
+                client_id=handoff.client_id,
+                action=ConsentAction.VERIFIED if verified else ConsentAction.REJECTED,
+                text_version="",
+                text_sha256="",
+                method="paper_form",
+                receipt_id=new_receipt_id(),
+                actor=f"counsellor:{_actor(turn_context)}",
+            )
+        )
+        key = "desk.client.form_verified" if verified else "desk.client.form_rejected"
+        await self._services.sender.send(
+            handoff.client_ref, MessageFactory.text(translator(handoff.locale)(key))
+        )
+        return updated, []
+
+    async def _help_done(
+        self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
+    ) -> tuple[Handoff, list[str]]:
+        def done(stored: Handoff) -> bool:
+            if stored.tech_help_done:
+                return False
+            stored.tech_help_done = True
+            stored.status = HandoffStatus.CLOSED
+            return True
+
+        updated = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, done)
+        return updated or handoff, []
+
+    async def _close(
+        self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
+    ) -> tuple[Handoff, list[str]]:
+        closed: list[bool] = []
+
+        def close(stored: Handoff) -> bool:
+            closed[:] = [stored.status in (HandoffStatus.REQUESTED, HandoffStatus.SCHEDULED)]
+            if closed[0]:
+                stored.status = HandoffStatus.CLOSED
+            return closed[0]
+
+        updated = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, close)
+        if updated is not None and closed[0]:
+            await self._services.reminders.cancel_for_meeting(updated.meeting.get("id", ""))
+            await self._services.directory.note_case(
+                _actor(turn_context),
+                CaseloadEntry(updated.client_id, updated.client_name, "closed", updated.handoff_id),
+            )
+        return updated or handoff, []
+
+
+def _texts(turn_context: TurnContext) -> Translator:
+    return translator(match_locale(turn_context.activity.locale))
+
+
+def _actor(turn_context: TurnContext) -> str:
+    return (turn_context.activity.from_property.aad_object_id or "").lower()
+
+
+def _start_time(data: dict[str, Any]) -> datetime | None:
+    try:
+        day = datetime.strptime(f"{data.get('date', '')} {data.get('time', '')}", "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+    return day.replace(tzinfo=BERLIN)
+
+
+def _set_status(status: HandoffStatus) -> Callable[[Handoff], None]:
+    def change(stored: Handoff) -> None:
+        stored.status = status
+
+    return change
+
+
+def _card(card: dict[str, Any], notes: list[str]) -> AdaptiveCardInvokeResponse:
+    if notes:
+        card["body"].insert(
+            1, {"type": "TextBlock", "text": " ".join(notes), "wrap": True, "color": "Attention"}
+        )
+    return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
+
+
+def _message(text: str) -> AdaptiveCardInvokeResponse:
+    """A one-line card: the SDK's model only carries an object as the response value."""
+    card = {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [{"type": "TextBlock", "text": text, "wrap": True}],
+        "fallbackText": text,
+    }
+    return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
+
+
+def refusal(text: str) -> AdaptiveCardInvokeResponse:
+    """The answer to a card action from someone who is not a counsellor."""
+    return _message(text)

@@ -1,0 +1,207 @@
+"""Client and counsellor together over HTTP, as Teams delivers it (one loopback connector):
+invitation → the client links with the code → journey → the counsellor's card arrives
+proactively → the counsellor schedules with Action.Execute → the client gets the join card →
+a reminder fires → withdrawal cancels everything."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import SERVICE, STORE
+from bot.chat_connector import LocalConnector
+from bot.counsellors import CounsellorDirectory
+from bot.records import ConsentLog, Handoffs, HandoffStatus
+from bot.reminders import Reminders, ReminderScheduler
+from bot.timefmt import BERLIN
+from tests.integration.conftest import TENANT_ID, RunningBot, StartBot, TeamsClient
+from tests.support.journey import settings_for_tests
+
+COUNSELLOR = "c0ffee00-0000-4000-8000-00000000c001"
+COLLEAGUE = "c0ffee00-0000-4000-8000-00000000c002"
+CLIENT = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+MEETING_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_test"
+
+
+@pytest.fixture
+async def service(start_bot: StartBot, tmp_path: Path) -> RunningBot:
+    settings = settings_for_tests(
+        tmp_path,
+        counsellor_tenant_ids=TENANT_ID,
+        counsellor_object_ids=f"{COUNSELLOR},{COLLEAGUE}",
+        meeting_default_link=MEETING_LINK,
+    )
+    return await start_bot(settings)  # the real Teams notifier, no stand-in
+
+
+def person(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector, aad: str, name: str
+) -> TeamsClient:
+    return TeamsClient(http, service, connector, aad_object_id=aad, name=name)
+
+
+async def invoke(who: TeamsClient, verb: str, data: dict[str, Any]) -> tuple[int, Any]:
+    """An Action.Execute click, as Teams sends it."""
+    body = who.activity(
+        "invoke",
+        name="adaptiveCard/action",
+        value={
+            "action": {"type": "Action.Execute", "verb": verb, "data": data},
+            "trigger": "manual",
+        },
+    )
+    return await who.post(body)
+
+
+def newest_card_of(who: TeamsClient) -> dict[str, Any]:
+    activities = who.connector.activities(who.conversation_id) + who.connector.updates(
+        who.conversation_id
+    )
+    cards = [
+        attachment["content"]
+        for activity in activities
+        for attachment in activity.get("attachments") or []
+        if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive"
+    ]
+    assert cards, "no card yet"
+    return cards[-1]
+
+
+async def walk_to_handoff(client: TeamsClient) -> None:
+    for label in (
+        "Bewerbungsunterlagen",
+        "Per Video",
+        "Laptop oder PC",
+        "Ja, die Teams-App",
+        "Ja, beides",
+        "Ja",
+        "WLAN zu Hause oder Flatrate",
+    ):
+        await client.click(label)
+    await client.click("Einverstanden", agree="true")
+    await client.click("Weiter", days="mon,tue,wed,thu,fri", parts="morning")
+    assert client.said("Geschafft!")
+
+
+async def test_invitation_to_meeting_to_reminder_to_withdrawal(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector
+) -> None:
+    counsellor = person(service, http, connector, COUNSELLOR, "Berater Test")
+    client = person(service, http, connector, CLIENT, "Erika Muster")
+
+    await counsellor.deliver(counsellor.activity("installationUpdate", action="add"))
+    assert counsellor.said("Sie sind als Beraterin oder Berater eingetragen.")
+    await counsellor.say("Einladung")
+    invitation = newest_card_of(counsellor)
+    code = invitation["body"][1]["text"]
+    assert len(code.replace("-", "")) >= 8
+
+    await client.install()
+    await client.say(code.lower().replace("-", " "))
+    assert client.said("Sie sind jetzt mit Ihrer Beraterin oder Ihrem Berater verbunden.")
+    await walk_to_handoff(client)
+
+    card = newest_card_of(counsellor)  # arrived proactively in the counsellor's chat
+    assert card["body"][0]["items"][0]["text"] == "Anfrage: Erika Muster"
+    facts = {fact["title"]: fact["value"] for fact in card["body"][1]["facts"]}
+    assert facts["Thema"] == "Bewerbungsunterlagen"
+    assert facts["Einwilligung"].startswith("erteilt (VB-")
+    data = next(a["data"] for a in card["actions"] if a.get("verb") == "schedule")
+
+    when = (datetime.now(BERLIN) + timedelta(days=3)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    clicks = [
+        invoke(counsellor, "schedule", {**data, "date": when.date().isoformat(), "time": "10:00"})
+        for _ in range(2)  # a double click
+    ]
+    answers = await asyncio.gather(*clicks)
+    assert [status for status, _ in answers] == [200, 200]
+    updated = answers[0][1]["value"]
+    assert (
+        "Termin steht" in updated["body"][0]["items"][1]["text"]
+        or "angelegt" in (updated["body"][0]["items"][1]["text"])
+    )
+
+    join = newest_card_of(client)
+    assert join["body"][0]["items"][0]["text"] == "Ihr Videotermin steht"
+    assert any(a.get("url") == MEETING_LINK for a in join["actions"])
+    joins = [
+        a
+        for a in connector.activities(client.conversation_id)
+        for att in a.get("attachments") or []
+        if att["content"].get("body", [{}])[0].get("items", [{}])[0].get("text")
+        == "Ihr Videotermin steht"
+    ]
+    assert len(joins) == 1  # the double click made one meeting and one message
+
+    store = service.app[STORE]
+    [handoff] = await Handoffs(store).for_client(CLIENT)
+    assert handoff.status == HandoffStatus.SCHEDULED
+    assert handoff.counsellor_id == COUNSELLOR
+
+    # The reminders, with the clock moved to a day and then to ten minutes before the meeting.
+    now = [when - timedelta(hours=23, minutes=59)]
+    reminders = Reminders(store, clock=lambda: now[0])
+    scheduler = ReminderScheduler(
+        reminders, service.app[SERVICE].deliver_reminder, "test", clock=lambda: now[0]
+    )
+    assert await scheduler.run_once() == 1  # the client's, a day ahead
+    assert client.said(
+        "Erinnerung: Morgen ist Ihr Termin", connector.activities(client.conversation_id)
+    )
+    await client.say("Einwilligung widerrufen")
+    assert client.said("Ihre Einwilligung ist widerrufen")
+    [handoff] = await Handoffs(store).for_client(CLIENT)
+    assert handoff.status == HandoffStatus.CANCELLED
+    assert handoff.phone == ""
+    assert handoff.windows == []
+    now[0] = when - timedelta(minutes=10)
+    assert await scheduler.run_once() == 0  # the 15-minute reminders were cancelled
+    statuses = sorted(r.status for r in await reminders.for_meeting(handoff.meeting["id"]))
+    assert statuses == ["cancelled", "cancelled", "sent"]
+    final = newest_card_of(counsellor)
+    assert any(
+        "Die Einwilligung wurde widerrufen." in block.get("text", "") for block in final["body"]
+    )
+    overview_entries = await CounsellorDirectory(store).caseload(COUNSELLOR)
+    assert [entry.stage for entry in overview_entries] == ["withdrawn"]
+    assert [e.action for e in await ConsentLog(store).events(CLIENT)] == ["given", "withdrawn"]
+
+
+async def test_clients_and_other_tenants_cannot_act_as_counsellors(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector
+) -> None:
+    client = person(service, http, connector, CLIENT, "Erika Muster")
+    await client.install()
+    status, answer = await invoke(client, "schedule", {"client": CLIENT, "handoff": "h-1"})
+    assert status == 200
+    assert answer["type"] == "application/vnd.microsoft.card.adaptive"
+    refusal = answer["value"]["body"][0]["text"]
+    assert refusal == "Diese Aktion ist nur für Beraterinnen und Berater."
+    await client.say("Einladung")  # a counsellor command typed by a client
+    assert not client.said("Einladung zur Videoberatung")
+
+    outsider = person(service, http, connector, COUNSELLOR, "Fremd")
+    foreign = outsider.message("Übersicht")
+    foreign["conversation"]["tenantId"] = "00000000-0000-0000-0000-0000000000ff"
+    foreign["channelData"] = {"tenant": {"id": "00000000-0000-0000-0000-0000000000ff"}}
+    await outsider.deliver(foreign)
+    assert outsider.said("Ihre Organisation ist nicht freigegeben.")
+
+
+async def test_wrong_codes_are_limited(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector
+) -> None:
+    client = person(service, http, connector, CLIENT, "Erika Muster")
+    await client.install()
+    for _ in range(5):
+        await client.say("K7RM-HX4P")
+        assert client.said("Diesen Code kenne ich leider nicht.")
+    await client.say("K7RM-HX4P")
+    assert client.said("Sie haben zu oft einen falschen Code eingegeben.")

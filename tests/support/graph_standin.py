@@ -1,0 +1,495 @@
+"""A local stand-in for the Microsoft identity platform token endpoint and Microsoft Graph.
+
+It listens on a loopback port over HTTPS (msal refuses ``http://`` authorities) with a
+throw-away CA made here, CHECKS every request it receives, answers like the real services,
+and records what it saw. A request that breaks one of its rules gets the error the real
+service would send *and* is noted in ``problems``, so a test fails even if the client
+swallowed the error.
+
+Only what the bot uses is served: OpenID discovery and the v2.0 token endpoint of one
+tenant, and ``POST``/``DELETE`` of ``/v1.0/users/{id}/onlineMeetings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import json
+import re
+import secrets
+import socket
+import ssl
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from multidict import CIMultiDict
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+#: Writable properties of the v1.0 onlineMeeting resource (and its base type) that a create
+#: request may carry; Graph rejects unknown properties, and so does the stand-in.
+DOCUMENTED_MEETING_FIELDS = frozenset(
+    {
+        "allowAttendeeToEnableCamera",
+        "allowAttendeeToEnableMic",
+        "allowBreakoutRooms",
+        "allowCopyingAndSharingMeetingContent",
+        "allowedLobbyAdmitters",
+        "allowedPresenters",
+        "allowLiveShare",
+        "allowMeetingChat",
+        "allowParticipantsToChangeName",
+        "allowPowerPointSharing",
+        "allowRecording",
+        "allowTeamworkReactions",
+        "allowTranscription",
+        "allowWhiteboard",
+        "chatRestrictions",
+        "endDateTime",
+        "externalId",
+        "isEntryExitAnnounced",
+        "joinMeetingIdSettings",
+        "lobbyBypassSettings",
+        "participants",
+        "recordAutomatically",
+        "shareMeetingChatHistoryDefault",
+        "startDateTime",
+        "subject",
+        "watermarkProtection",
+    }
+)
+#: What the bot must always send: nobody but the counsellor skips the lobby or presents,
+#: and nothing is recorded or transcribed.
+REQUIRED_MEETING_SETTINGS: dict[str, Any] = {
+    "lobbyBypassSettings": {"scope": "organizer", "isDialInBypassEnabled": False},
+    "allowedPresenters": "organizer",
+    "allowRecording": False,
+    "recordAutomatically": False,
+    "allowTranscription": False,
+}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the stand-in received it (``body``: form fields or parsed JSON)."""
+
+    method: str
+    path: str
+    headers: CIMultiDict[str]
+    body: Any
+
+
+@dataclass
+class _Planned:
+    status: int | None  # None: stall until the stand-in closes
+    retry_after: str | None = None
+    code: str = ""
+
+
+@dataclass
+class TlsFiles:
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def make_tls(directory: Path) -> TlsFiles:
+    """A throw-away CA and a server certificate for 127.0.0.1 and localhost signed by it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Graph stand-in test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+    files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return files
+
+
+@dataclass
+class GraphStandIn:
+    """``async with GraphStandIn(tls_dir, tenant_id=…, client_id=…, client_secret=…)``.
+
+    ``forbidden`` lists words (client names, e-mail addresses …) that must never appear in a
+    meeting subject; digits are always forbidden there.
+    """
+
+    tls_dir: Path
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    forbidden: Iterable[str] = ()
+    token_lifetime: int = 3599
+
+    token_requests: list[Recorded] = field(default_factory=list, init=False)
+    graph_requests: list[Recorded] = field(default_factory=list, init=False)
+    discovery_requests: int = field(default=0, init=False)
+    issued_tokens: list[str] = field(default_factory=list, init=False)
+    #: meeting id → {"user_id", "body", "joinWebUrl"} of meetings that exist now
+    meetings: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    #: every rule a request broke; tests expect it empty
+    problems: list[str] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.forbidden = tuple(self.forbidden)
+        self.tls = make_tls(self.tls_dir)
+        self._valid_tokens: set[str] = set()
+        self._planned: deque[_Planned] = deque()
+        self._release = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> GraphStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._unknown_routes])
+        app.router.add_get(
+            "/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration
+        )
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
+        app.router.add_post("/v1.0/users/{user_id}/onlineMeetings", self._create_meeting)
+        app.router.add_delete(
+            "/v1.0/users/{user_id}/onlineMeetings/{meeting_id}", self._delete_meeting
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self._port = sock.getsockname()[1]
+        site = web.SockSite(self._runner, sock, ssl_context=self.tls.server_context())
+        await site.start()
+
+    async def close(self) -> None:
+        self._release.set()  # let stalled handlers finish
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- what tests point the client at ----------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self._port}"
+
+    @property
+    def authority_host(self) -> str:
+        return self.origin
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.origin}/v1.0"
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.tls.ca_file)
+
+    # --- steering --------------------------------------------------------------------------
+
+    def fail_next(
+        self, count: int, status: int, *, retry_after: str | None = None, code: str = ""
+    ) -> None:
+        """Answer the next ``count`` Graph requests with ``status`` (e.g. 429, 503)."""
+        self._planned.extend(_Planned(status, retry_after, code) for _ in range(count))
+
+    def stall_next(self, count: int = 1) -> None:
+        """Do not answer the next ``count`` Graph requests until the stand-in closes."""
+        self._planned.extend(_Planned(None) for _ in range(count))
+
+    def revoke_tokens(self) -> None:
+        """Tokens issued so far are refused from now on (as after a secret rotation)."""
+        self._valid_tokens.clear()
+
+    # --- identity platform -----------------------------------------------------------------
+
+    async def _openid_configuration(self, request: web.Request) -> web.Response:
+        self.discovery_requests += 1
+        tenant = request.match_info["tenant"]
+        if tenant != self.tenant_id:
+            return self._refuse(400, "invalid_tenant", f"discovery for unknown tenant {tenant}")
+        base = f"{self.origin}/{tenant}"
+        return web.json_response(
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                "response_types_supported": ["code", "id_token", "token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            }
+        )
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        self.token_requests.append(_recorded(request, form))
+        tenant = request.match_info["tenant"]
+        if tenant != self.tenant_id:
+            return self._refuse(400, "invalid_request", f"token for unknown tenant {tenant}")
+        if form.get("grant_type") != "client_credentials":
+            return self._refuse(400, "unsupported_grant_type", f"grant {form.get('grant_type')}")
+        if form.get("client_id") != self.client_id:
+            return self._refuse(400, "unauthorized_client", "unknown client_id")
+        if form.get("client_secret") != self.client_secret:
+            return self._refuse(401, "invalid_client", "wrong client secret")
+        scopes = str(form.get("scope", "")).split()
+        if scopes != [GRAPH_SCOPE]:
+            return self._refuse(400, "invalid_scope", f"scope {scopes}, want [{GRAPH_SCOPE}]")
+        token = f"standin.{secrets.token_urlsafe(24)}"
+        self.issued_tokens.append(token)
+        self._valid_tokens.add(token)
+        return web.json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime,
+                "ext_expires_in": self.token_lifetime,
+                "access_token": token,
+            }
+        )
+
+    # --- Graph -----------------------------------------------------------------------------
+
+    async def _create_meeting(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
+        self.graph_requests.append(_recorded(request, body))
+        return await self._graph(request, lambda: self._created(request, body))
+
+    async def _delete_meeting(self, request: web.Request) -> web.Response:
+        self.graph_requests.append(_recorded(request, None))
+        return await self._graph(request, lambda: self._deleted(request))
+
+    async def _graph(
+        self, request: web.Request, handle: Callable[[], Awaitable[web.Response]]
+    ) -> web.Response:
+        """What every Graph route does first: authentication, then any planned answer."""
+        authorization = request.headers.get("Authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme != "Bearer" or token not in self.issued_tokens:
+            self.problems.append(f"{request.method} {request.path} without a token it issued")
+        if scheme != "Bearer" or token not in self._valid_tokens:
+            return _graph_error(401, "InvalidAuthenticationToken", "Access token is invalid.")
+        if self._planned:
+            planned = self._planned.popleft()
+            if planned.status is None:
+                await self._release.wait()
+                return _graph_error(503, "ServiceUnavailable", "stalled")
+            headers = {"Retry-After": planned.retry_after} if planned.retry_after else {}
+            return _graph_error(
+                planned.status, planned.code or _default_code(planned.status), "planned", headers
+            )
+        return await handle()
+
+    async def _created(self, request: web.Request, body: Any) -> web.Response:
+        user_id = request.match_info["user_id"]
+        broken = self._meeting_problems(request, user_id, body)
+        if broken:
+            self.problems.extend(broken)
+            return _graph_error(400, "BadRequest", "; ".join(broken))
+        meeting_id = f"MSp{secrets.token_urlsafe(18)}"
+        join_url = (
+            "https://teams.microsoft.com/l/meetup-join/"
+            f"19%3ameeting_{secrets.token_hex(12)}%40thread.v2/0"
+        )
+        self.meetings[meeting_id] = {"user_id": user_id, "body": body, "joinWebUrl": join_url}
+        return web.json_response(
+            {
+                "@odata.type": "#microsoft.graph.onlineMeeting",
+                "id": meeting_id,
+                "joinWebUrl": join_url,
+                "creationDateTime": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "participants": {"organizer": {"identity": {"user": {"id": user_id}}}},
+                **body,
+            },
+            status=201,
+        )
+
+    async def _deleted(self, request: web.Request) -> web.Response:
+        user_id = request.match_info["user_id"]
+        meeting_id = request.match_info["meeting_id"]
+        meeting = self.meetings.get(meeting_id)
+        if meeting is None or meeting["user_id"] != user_id:
+            return _graph_error(404, "NotFound", "The meeting was not found.")
+        del self.meetings[meeting_id]
+        return web.Response(status=204)
+
+    def _meeting_problems(self, request: web.Request, user_id: str, body: Any) -> list[str]:
+        found: list[str] = []
+        try:
+            uuid.UUID(user_id)
+        except ValueError:
+            found.append(f"user id {user_id!r} is not an Entra object id")
+        if not request.content_type.startswith("application/json"):
+            found.append(f"content type {request.content_type!r}")
+        if not isinstance(body, dict):
+            return [*found, "body is not a JSON object"]
+        unknown = set(body) - DOCUMENTED_MEETING_FIELDS
+        if unknown:
+            found.append(f"undocumented properties {sorted(unknown)}")
+        for key, want in REQUIRED_MEETING_SETTINGS.items():
+            if key not in body or body[key] != want or type(body[key]) is not type(want):
+                found.append(f"{key} is {body.get(key)!r}, want {want!r}")
+        start = _utc_time(body.get("startDateTime"), "startDateTime", found)
+        end = _utc_time(body.get("endDateTime"), "endDateTime", found)
+        if start and end and not start < end:
+            found.append("startDateTime is not before endDateTime")
+        subject = body.get("subject")
+        if not isinstance(subject, str) or not subject.strip():
+            found.append("no subject")
+        else:
+            if re.search(r"\d", subject):
+                found.append("digits in the subject")
+            found.extend(
+                f"forbidden word {word!r} in the subject"
+                for word in self.forbidden
+                if word.casefold() in subject.casefold()
+            )
+        return found
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @web.middleware
+    async def _unknown_routes(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            self.problems.append(f"unknown route {request.method} {request.path}")
+            return _graph_error(404, "UnknownRoute", "No such resource.")
+        except web.HTTPMethodNotAllowed:
+            self.problems.append(f"unknown route {request.method} {request.path}")
+            return _graph_error(405, "MethodNotAllowed", "Method not allowed.")
+
+    def _refuse(self, status: int, error: str, description: str) -> web.Response:
+        """An identity-platform error answer; the broken rule is noted as a problem."""
+        self.problems.append(f"token endpoint: {error}: {description}")
+        return web.json_response(
+            {"error": error, "error_description": f"STANDIN: {description}"}, status=status
+        )
+
+
+def _recorded(request: web.Request, body: Any) -> Recorded:
+    return Recorded(request.method, request.path, CIMultiDict(request.headers), body)
+
+
+def _utc_time(value: Any, name: str, found: list[str]) -> dt.datetime | None:
+    if not isinstance(value, str):
+        found.append(f"{name} missing")
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        found.append(f"{name} {value!r} is not ISO 8601")
+        return None
+    if parsed.utcoffset() != dt.timedelta(0):
+        found.append(f"{name} {value!r} is not in UTC")
+        return None
+    return parsed
+
+
+def _default_code(status: int) -> str:
+    return {
+        401: "InvalidAuthenticationToken",
+        403: "Forbidden",
+        429: "TooManyRequests",
+        502: "BadGateway",
+        503: "ServiceUnavailable",
+        504: "GatewayTimeout",
+    }.get(status, "UnknownError")
+
+
+def _graph_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """An error in Graph's shape, with the ``request-id`` header Graph sends."""
+    request_id = str(uuid.uuid4())
+    return web.json_response(
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"request-id": request_id, "client-request-id": request_id},
+            }
+        },
+        status=status,
+        headers={"request-id": request_id, **(headers or {})},
+    )
