@@ -535,6 +535,7 @@ async def test_the_qr_code_is_a_small_png_of_the_deep_link(invitations: Invitati
 
 async def test_the_qr_code_decodes_to_the_deep_link(invitations: Invitations) -> None:
     import zxingcpp  # a dev dependency: decoding proves the picture really is the link
+
     issued = await invitations.create(COUNSELLOR)
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(issued.qr_png)))
     assert [barcode.text for barcode in decoded] == [issued.deep_link]
