@@ -39,6 +39,7 @@ from bot.uploads import ConsentForms
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
 from dialogs.journey import JourneyDialog
+from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.services import JourneyServices
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def build_service(
     bot = VideoberatungBot(
         conversation_state,
         JourneyDialog(services),
+        PhoneSwitchDialog(services),
         GlobalCommands(services, conversation_state),
         desk,
         policy,

@@ -22,6 +22,7 @@ from bot.turn_locks import KeyedLocks
 from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.counsellor_desk import refusal
 from dialogs.journey import JourneyDialog
+from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.session import SESSION_KEY, Session, texts
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class VideoberatungBot(ActivityHandler):
         self,
         conversation_state: ConversationState,
         journey: JourneyDialog,
+        phone_switch: PhoneSwitchDialog,
         commands: GlobalCommands,
         desk: ActivityHandler,
         policy: CounsellorPolicy,
@@ -44,6 +46,7 @@ class VideoberatungBot(ActivityHandler):
         self._session = conversation_state.create_property("session")
         self._dialogs = DialogSet(conversation_state.create_property("dialogs"))
         self._dialogs.add(journey)
+        self._dialogs.add(phone_switch)
         self._commands = commands
         self._default_locale = default_locale
         self._locks = KeyedLocks()

@@ -19,6 +19,8 @@ class HandoffEvent(StrEnum):
     REQUESTED = "requested"
     TECH_HELP_REQUESTED = "tech_help_requested"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    PHONE_ACCEPTED = "phone_accepted"
+    PHONE_DECLINED = "phone_declined"
     CLIENT_DELETED_DATA = "client_deleted_data"
 
 

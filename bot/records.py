@@ -114,6 +114,7 @@ class Handoff(Record):
     delivery: dict[str, str] = field(default_factory=dict)  # counsellor id → last delivery
     meeting: dict[str, Any] = field(default_factory=dict)  # id, join_url, start, end
     tech_help_done: bool = False
+    phone_offer: str = ""  # "" | offered | accepted | declined
     created_at: str = field(default_factory=lambda: utc_now().isoformat())
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 
@@ -133,12 +134,12 @@ class ClientProfile(Record):
 
 @dataclass
 class Dropout(Record):
-    """Why someone left the video path — counted for IT, with no personal data at all."""
+    """How many people left the video path for a reason on a day — no personal data at all."""
 
-    dropout_id: str
     reason: str
     stage: str
-    at: str = field(default_factory=lambda: utc_now().strftime("%Y-%m-%d"))
+    day: str
+    count: int = 0
 
 
 class ConsentLog:
@@ -300,15 +301,32 @@ class Profiles:
 
 
 class Dropouts:
+    """Daily counters per reason and stage (one small document each, eTag-guarded)."""
+
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
 
     async def count(self, reason: str, stage: str) -> None:
-        dropout = Dropout(secrets.token_hex(8), reason, stage)
-        await self._store.create(DROPOUT, dropout.dropout_id, dropout.to_body(), partition=reason)
+        day = utc_now().strftime("%Y-%m-%d")
+        key = f"{reason}:{stage}:{day}"
+        while True:
+            document = await self._store.get(DROPOUT, key, partition=reason)
+            try:
+                if document is None:
+                    body = Dropout(reason, stage, day, 1).to_body()
+                    await self._store.create(DROPOUT, key, body, partition=reason)
+                else:
+                    body = {**document.body, "count": document.body["count"] + 1}
+                    await self._store.replace(
+                        DROPOUT, key, body, partition=reason, etag=document.etag
+                    )
+            except ConflictError:
+                continue
+            return
 
     async def by_reason(self, reason: str) -> int:
-        return len(await self._store.list_partition(DROPOUT, reason))
+        documents = await self._store.list_partition(DROPOUT, reason)
+        return sum(Dropout.from_body(document.body).count for document in documents)
 
 
 def _key(client_id: str, record_id: str) -> str:

@@ -21,6 +21,9 @@ from dialogs.counsellor_cards import handoff_card
 
 log = logging.getLogger(__name__)
 
+NOTED_EVENTS = frozenset(
+    {HandoffEvent.CONSENT_WITHDRAWN, HandoffEvent.PHONE_ACCEPTED, HandoffEvent.PHONE_DECLINED}
+)
 STAGE_BY_EVENT = {
     HandoffEvent.REQUESTED: "ready",
     HandoffEvent.TECH_HELP_REQUESTED: "needs_help",
@@ -51,7 +54,7 @@ class TeamsNotifier:
             # The card in the counsellor's chat is replaced by one without personal data.
             handoff = replace(handoff, client_name="", phone="", windows=[], tech={}, topic="")
             await self.refresh_cards(handoff, stage, note=event, keep_case=False)
-        elif event == HandoffEvent.CONSENT_WITHDRAWN:
+        elif event in NOTED_EVENTS:
             await self.refresh_cards(handoff, stage, note=event)
         else:
             await self.refresh_cards(handoff, stage)

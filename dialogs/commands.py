@@ -12,9 +12,17 @@ from bot.counsellors import CaseloadEntry
 from bot.i18n import SUPPORTED_LOCALES, all_translators
 from bot.invitations import looks_like_code
 from bot.notify import HandoffEvent
-from bot.records import ClientProfile, ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
+from bot.records import (
+    ClientProfile,
+    ConsentAction,
+    ConsentEvent,
+    ConsentStatus,
+    Handoff,
+    new_receipt_id,
+)
 from bot.timefmt import format_local
 from dialogs.journey import ALTERNATIVES, JourneyDialog
+from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.question import (
     ask,
     card_message,
@@ -37,6 +45,8 @@ class Command(StrEnum):
     SET_LANGUAGE = "set_language"
     WITHDRAW = "withdraw"
     DELETE = "delete"
+    ACCEPT_PHONE = "accept_phone"  # card only: the counsellor offered a phone call
+    DECLINE_PHONE = "decline_phone"
 
 
 def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
@@ -47,10 +57,10 @@ def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
             command = Command(submit["command"])
         except ValueError:
             return None
-        locale = str(submit.get("locale", ""))
-        if command == Command.SET_LANGUAGE and locale not in SUPPORTED_LOCALES:
+        argument = str(submit.get("locale") or submit.get("handoff") or "")
+        if command == Command.SET_LANGUAGE and argument not in SUPPORTED_LOCALES:
             return None
-        return command, locale
+        return command, argument
     text = normalise(context.activity.text).lstrip("/")
     if not text:
         return None
@@ -106,11 +116,38 @@ class GlobalCommands:
             Command.WITHDRAW: self._withdraw,
             Command.DELETE: self._ask_delete,
         }.get(command)
-        if handler is None:
+        if command == Command.SET_LANGUAGE:
             await self._set_language(dialog_context, argument)
-        else:
+        elif command in (Command.ACCEPT_PHONE, Command.DECLINE_PHONE):
+            await self._answer_phone_offer(
+                dialog_context, argument, command == Command.ACCEPT_PHONE
+            )
+        elif handler is not None:
             await handler(dialog_context)
         return True
+
+    async def _answer_phone_offer(
+        self, dialog_context: DialogContext, handoff_id: str, accepted: bool
+    ) -> None:
+        context = dialog_context.context
+        t = texts(context)
+        handoffs = self._services.handoffs
+        handoff = await handoffs.get(client_of(context).client_id, handoff_id)
+        if handoff is None or handoff.phone_offer != "offered" or handoff.status != "requested":
+            await context.send_activity(t("phone_offer.done"))
+            return
+        if accepted:
+            await dialog_context.cancel_all_dialogs()
+            await dialog_context.begin_dialog(PhoneSwitchDialog.__name__, {"handoff": handoff_id})
+            return
+
+        def decline(stored: Handoff) -> None:
+            stored.phone_offer = "declined"
+
+        updated = await handoffs.update(handoff.client_id, handoff_id, decline)
+        if updated is not None:
+            await self._services.notifier.handoff_event(updated, HandoffEvent.PHONE_DECLINED)
+        await context.send_activity(t("phone_offer.declined"))
 
     async def _redeem(self, dialog_context: DialogContext, text: str) -> None:
         """A code from a counsellor's invitation links the client to that counsellor."""

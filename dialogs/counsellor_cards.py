@@ -50,6 +50,10 @@ def handoff_card(
         facts.append((t("counsellor.fact.phone"), handoff.phone))
     if handoff.meeting:
         facts.append((t("counsellor.fact.meeting"), meeting_time(t, handoff.meeting)))
+    if handoff.phone_offer:
+        facts.append(
+            (t("counsellor.fact.phone_offer"), t(f"counsellor.phone_offer.{handoff.phone_offer}"))
+        )
     notes = [t(f"counsellor.event.{event}")] if event else []
     notes += [t("counsellor.note.data")] if _low_data(handoff.tech) else []
     notes += [
@@ -79,6 +83,11 @@ def handoff_card(
             and handoff.consent_status not in (ConsentStatus.WITHDRAWN, ConsentStatus.REJECTED),
             "can_verify": handoff.consent_status == ConsentStatus.PENDING_VERIFICATION and is_open,
             "can_mark_help": handoff.purpose == "tech_help" and not handoff.tech_help_done,
+            "can_offer_phone": handoff.status == HandoffStatus.REQUESTED
+            and handoff.purpose == "consultation"
+            and handoff.consultation_type == "video"
+            and not handoff.phone_offer,
+            "offer_phone_label": t("counsellor.action.offer_phone"),
             "can_close": is_open,
             "schedule_hint": t("counsellor.schedule.hint"),
             "date_label": t("counsellor.schedule.date"),
@@ -147,6 +156,25 @@ def appointment_card(t: Translator, handoff: Handoff, mb60: int) -> Activity:
             "join_label": t("appointment.join"),
             "withdraw_label": t("command.withdraw.label"),
             "fallback": "\n".join([title, *(f"{n}: {v}" for n, v in facts), *notes]),
+        },
+    )
+
+
+def phone_offer_card(t: Translator, handoff: Handoff) -> Activity:
+    """The client is asked whether a phone call instead of video is fine."""
+    question = t("phone_offer.question")
+    data = {"handoff": handoff.handoff_id}
+    return card_message(
+        t,
+        "phone_offer",
+        {
+            "question": question,
+            "why": t("phone_offer.why"),
+            "accept_label": t("phone_offer.accept"),
+            "decline_label": t("phone_offer.decline"),
+            "accept": {"command": "accept_phone", **data},
+            "decline": {"command": "decline_phone", **data},
+            "fallback": f"{question}\n{t('phone_offer.why')}",
         },
     )
 

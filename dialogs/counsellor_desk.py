@@ -35,7 +35,13 @@ from bot.records import (
 from bot.reminders import Reminders
 from bot.teams_notifier import TeamsNotifier
 from bot.timefmt import BERLIN
-from dialogs.counsellor_cards import appointment_card, handoff_card, invitation_card, overview_card
+from dialogs.counsellor_cards import (
+    appointment_card,
+    handoff_card,
+    invitation_card,
+    overview_card,
+    phone_offer_card,
+)
 from dialogs.question import normalise
 
 log = logging.getLogger(__name__)
@@ -111,6 +117,7 @@ class CounsellorDesk(ActivityHandler):
             "consent_verified": self._verify,
             "consent_rejected": self._verify,
             "tech_help_done": self._help_done,
+            "offer_phone": self._offer_phone,
             "close": self._close,
             "refresh": None,
         }.get(verb, self._unknown)
@@ -237,6 +244,27 @@ class CounsellorDesk(ActivityHandler):
             handoff.client_ref, MessageFactory.text(translator(handoff.locale)(key))
         )
         return updated, []
+
+    async def _offer_phone(
+        self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
+    ) -> tuple[Handoff, list[str]]:
+        offered: list[bool] = []
+
+        def offer(stored: Handoff) -> bool:
+            offered[:] = [
+                stored.status == HandoffStatus.REQUESTED
+                and stored.consultation_type == "video"
+                and not stored.phone_offer
+            ]
+            if offered[0]:
+                stored.phone_offer = "offered"
+            return offered[0]
+
+        updated = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, offer)
+        if updated is not None and offered[0]:
+            card = phone_offer_card(translator(updated.locale), updated)
+            await self._services.sender.send(updated.client_ref, card)
+        return updated or handoff, []
 
     async def _help_done(
         self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]

@@ -205,3 +205,50 @@ async def test_wrong_codes_are_limited(
         assert client.said("Diesen Code kenne ich leider nicht.")
     await client.say("K7RM-HX4P")
     assert client.said("Sie haben zu oft einen falschen Code eingegeben.")
+
+
+async def test_a_phone_call_offered_instead_of_video(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector
+) -> None:
+    counsellor = person(service, http, connector, COUNSELLOR, "Berater Test")
+    client = person(service, http, connector, CLIENT, "Erika Muster")
+    await counsellor.deliver(counsellor.activity("installationUpdate", action="add"))
+    await counsellor.say("Einladung")
+    code = newest_card_of(counsellor)["body"][1]["text"]
+    await client.install()
+    await client.say(code)
+    await walk_to_handoff(client)
+
+    data = next(
+        a["data"] for a in newest_card_of(counsellor)["actions"] if a.get("verb") == "offer_phone"
+    )
+    await asyncio.gather(
+        invoke(counsellor, "offer_phone", data), invoke(counsellor, "offer_phone", data)
+    )
+    offers = [
+        activity
+        for activity in connector.activities(client.conversation_id)
+        for attachment in activity.get("attachments") or []
+        if "schlägt ein Telefongespräch vor" in str(attachment.get("content"))
+    ]
+    assert len(offers) == 1  # offered once, however often it was clicked
+
+    client.take_replies()
+    await client.click("Ja, lieber telefonieren", card=newest_card_of(client))
+    assert client.said("Unter welcher Telefonnummer können wir Sie anrufen?")
+    await client.say("0171 2345678")
+    assert client.said("Gut, wir rufen Sie an.")
+    [handoff] = await Handoffs(service.app[STORE]).for_client(CLIENT)
+    assert (handoff.consultation_type, handoff.phone, handoff.phone_offer) == (
+        "phone",
+        "01712345678",
+        "accepted",
+    )
+    card = newest_card_of(counsellor)
+    facts = {fact["title"]: fact["value"] for fact in card["body"][1]["facts"]}
+    assert facts["Telefon"] == "01712345678"
+    assert facts["Telefon statt Video"] == "angenommen"
+    assert not any(a.get("verb") == "offer_phone" for a in card["actions"])
+
+    await client.click("Ja, lieber telefonieren", card=offers[0]["attachments"][0]["content"])
+    assert client.said("Das ist schon erledigt.")

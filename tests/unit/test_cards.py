@@ -122,3 +122,73 @@ def test_every_template_is_used_by_the_journey() -> None:
         text = path.read_text(encoding="utf-8")
         used |= {name for name in cards.template_names() if f'"{name}"' in text}
     assert used == set(cards.template_names())
+
+
+@pytest.mark.node
+async def test_counsellor_and_appointment_cards_parse_without_warnings(
+    store: DocumentStore,
+) -> None:
+    from bot.counsellors import CaseloadEntry
+    from bot.i18n import translator
+    from bot.invitations import Invitations
+    from bot.records import Handoff
+    from dialogs.counsellor_cards import (
+        appointment_card,
+        handoff_card,
+        invitation_card,
+        overview_card,
+        phone_offer_card,
+    )
+
+    base = Handoff(
+        handoff_id="h-1",
+        client_id="c-1",
+        client_name="Erika Muster",
+        purpose="consultation",
+        consultation_type="video",
+        topic="application",
+        windows=["mon-morning"],
+        tech={
+            "outcome": "ready_with_advice",
+            "advice": ["tech.advice.volume_tight"],
+            "mb_60_min": 450,
+        },
+        consent_status="pending_verification",
+        receipt_id="VB-TEST-0001",
+        delivery={"c": "not_installed"},
+    )
+    meeting = {
+        "id": "m-1",
+        "join_url": "https://teams.microsoft.com/l/meetup-join/x",
+        "start": "2026-12-01T10:00:00+01:00",
+        "end": "2026-12-01T10:45:00+01:00",
+    }
+    variants = [
+        base,
+        Handoff(**{**base.to_body(), "status": "scheduled", "meeting": meeting}),
+        Handoff(
+            **{**base.to_body(), "purpose": "tech_help", "phone": "0171", "phone_offer": "offered"}
+        ),
+        Handoff(**{**base.to_body(), "status": "cancelled", "client_name": ""}),
+    ]
+    issued = await Invitations(
+        store, "pepper-for-card-tests", bot_app_id="9e1a7f3c-5b2d-4c8e-a1f0-3d6b8c2e4f71"
+    ).create("c")
+    sent: list[dict] = []
+    for locale in ("de", "en"):
+        t = translator(locale)
+        sent += [handoff_card(t, handoff, event="consent_withdrawn") for handoff in variants]
+        for activity in (
+            appointment_card(t, variants[1], 450),
+            phone_offer_card(t, base),
+            invitation_card(t, issued),
+            overview_card(t, [CaseloadEntry("c-1", "Erika Muster", "ready", topic="application")]),
+            overview_card(t, []),
+        ):
+            sent.append(activity.attachments[0].content)
+    problems = {
+        card["fallbackText"][:50]: events
+        for card, events in zip(sent, parse_cards(sent), strict=True)
+        if events
+    }
+    assert problems == {}
