@@ -1,4 +1,5 @@
-"""Real bot processes: two instances behind one store, and a `kill -9` in the middle.
+"""Real bot processes: two instances behind one store (SQLite file or Cosmos DB server), and
+a `kill -9` in the middle.
 
 Turns of the same conversations alternate between the instances (as a load balancer would
 route them), some run concurrently; afterwards every conversation must be complete with no
@@ -24,6 +25,7 @@ from bot.playground import local_mode_env, start_bot, stop_process, wait_for_htt
 from bot.records import ConsentLog, Handoffs
 from bot.storage import open_document_store
 from tests.integration.conftest import TeamsClient
+from tests.support.cosmos_server import CosmosServer, cosmos_server, fresh_database_name
 
 # (action, argument, what the client must see afterwards)
 JOURNEY: list[tuple[str, Any, str]] = [
@@ -78,9 +80,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def storage_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.fixture(scope="module")
+def cosmos() -> Iterator[CosmosServer]:
+    with cosmos_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.node)])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both production shapes: one SQLite file, or one (local) Azure Cosmos DB server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
+    server: CosmosServer = request.getfixturevalue("cosmos")
+    return server.storage_url(fresh_database_name("procs"))
 
 
 @pytest.fixture
