@@ -46,7 +46,9 @@ class TeamsNotifier:
         self._policy = policy
 
     def recipients(self, handoff: Handoff) -> tuple[str, ...]:
-        return (handoff.counsellor_id,) if handoff.counsellor_id else self._policy.queue()
+        """The responsible counsellor (or the queue), and everyone who already has the card."""
+        responsible = (handoff.counsellor_id,) if handoff.counsellor_id else self._policy.queue()
+        return tuple(dict.fromkeys([*responsible, *handoff.cards]))
 
     async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None:
         stage = STAGE_BY_EVENT.get(event, "ready")

@@ -88,6 +88,9 @@ def handoff_card(
             and handoff.consultation_type == "video"
             and not handoff.phone_offer,
             "offer_phone_label": t("counsellor.action.offer_phone"),
+            "has_join": bool(handoff.meeting.get("join_url")) and is_open,
+            "join_url": handoff.meeting.get("join_url") or "https://teams.microsoft.com",
+            "join_label": t("counsellor.action.join"),
             "can_close": is_open,
             "schedule_hint": t("counsellor.schedule.hint"),
             "date_label": t("counsellor.schedule.date"),

@@ -252,3 +252,39 @@ async def test_a_phone_call_offered_instead_of_video(
 
     await client.click("Ja, lieber telefonieren", card=offers[0]["attachments"][0]["content"])
     assert client.said("Das ist schon erledigt.")
+
+
+async def test_two_counsellors_of_the_queue_clicking_at_once_make_one_meeting(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector
+) -> None:
+    first = person(service, http, connector, COUNSELLOR, "Berater Eins")
+    second = person(service, http, connector, COLLEAGUE, "Beraterin Zwei")
+    for counsellor in (first, second):
+        await counsellor.deliver(counsellor.activity("installationUpdate", action="add"))
+    client = person(service, http, connector, CLIENT, "Erika Muster")
+    await client.install()
+    await walk_to_handoff(client)  # no code: the handoff goes to the whole queue
+
+    when = (datetime.now(BERLIN) + timedelta(days=2)).date().isoformat()
+    clicks = []
+    for counsellor in (first, second):
+        card = newest_card_of(counsellor)
+        assert card["body"][0]["items"][0]["text"] == "Anfrage: Erika Muster"
+        data = next(a["data"] for a in card["actions"] if a.get("verb") == "schedule")
+        clicks.append(invoke(counsellor, "schedule", {**data, "date": when, "time": "11:30"}))
+    await asyncio.gather(*clicks)
+
+    [handoff] = await Handoffs(service.app[STORE]).for_client(CLIENT)
+    assert handoff.status == HandoffStatus.SCHEDULED
+    assert handoff.counsellor_id in (COUNSELLOR, COLLEAGUE)
+    appointments = [
+        activity
+        for activity in connector.activities(client.conversation_id)
+        for attachment in activity.get("attachments") or []
+        if "Ihr Videotermin steht" in str(attachment.get("content"))
+    ]
+    assert len(appointments) == 1
+    for counsellor in (first, second):  # both cards now show the meeting, in place
+        card = newest_card_of(counsellor)
+        assert any(a.get("url") == MEETING_LINK for a in card["actions"])
+        assert not any(a.get("verb") == "schedule" for a in card["actions"])
