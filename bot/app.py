@@ -19,7 +19,7 @@ from msrest.serialization import Model
 
 from bot.adapter import SigningKeysUnavailableError, create_adapter
 from bot.config import Settings
-from bot.counsellors import CounsellorDirectory, CounsellorPolicy
+from bot.counsellors import CounsellorDirectory, CounsellorPolicy, CounsellorRoles
 from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from bot.graph import GraphClient
 from bot.handler import VideoberatungBot
@@ -74,17 +74,22 @@ class Service:
     graph: GraphClient | None
 
 
-def meeting_provider(settings: Settings) -> tuple[MeetingProvider, GraphClient | None]:
-    if settings.graph_configured:
-        graph = GraphClient(
-            settings.graph_tenant_id,
-            settings.graph_client_id,
-            settings.graph_client_secret.get_secret_value(),
-        )
-        return GraphMeetingProvider(graph), graph
+def graph_client(settings: Settings) -> GraphClient | None:
+    if not settings.graph_configured:
+        return None
+    return GraphClient(
+        settings.graph_tenant_id,
+        settings.graph_client_id,
+        settings.graph_client_secret.get_secret_value(),
+    )
+
+
+def meeting_provider(settings: Settings, graph: GraphClient | None) -> MeetingProvider:
+    if graph is not None:
+        return GraphMeetingProvider(graph)
     return ConfiguredLinkProvider(
         settings.meeting_link_map(), settings.meeting_default_link or None
-    ), None
+    )
 
 
 def build_service(
@@ -100,11 +105,13 @@ def build_service(
         settings.split(settings.counsellor_tenant_ids),
         settings.split(settings.counsellor_object_ids),
         settings.split(settings.counsellor_queue_ids),
+        settings.split(settings.counsellor_group_ids),
     )
+    graph = graph_client(settings)
     sender = ProactiveSender(adapter, settings.app_id)
     teams_notifier = TeamsNotifier(sender, directory, handoffs, policy)
     notifier = notifier or teams_notifier
-    meetings, graph = meeting_provider(settings)
+    meetings = meeting_provider(settings, graph)
     reminders = Reminders(store)
     invitations = Invitations(
         store,
@@ -147,7 +154,7 @@ def build_service(
         PhoneSwitchDialog(services),
         GlobalCommands(services, conversation_state),
         desk,
-        policy,
+        CounsellorRoles(policy, graph),
         default_locale=settings.default_locale,
     )
     return Service(bot, reminders, ReminderDelivery(handoffs, directory, sender), graph)

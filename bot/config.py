@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     counsellor_object_ids: str = Field(
         "", validation_alias=AliasChoices("COUNSELLOR_OBJECT_IDS", "counsellor_object_ids")
     )
+    counsellor_group_ids: str = Field(
+        "", validation_alias=AliasChoices("COUNSELLOR_GROUP_IDS", "counsellor_group_ids")
+    )
     counsellor_queue_ids: str = Field(
         "", validation_alias=AliasChoices("COUNSELLOR_QUEUE_IDS", "counsellor_queue_ids")
     )

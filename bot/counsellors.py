@@ -9,17 +9,21 @@ restarts; uninstalling removes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from bot.graph import GraphClient, GraphError
 from bot.proactive import reference_to_dict
 from bot.records import Record, utc_now
 from bot.storage.documents import DocumentStore
 
+log = logging.getLogger(__name__)
 COUNSELLOR = "counsellor"
 CASELOAD = "caseload"
 
@@ -35,16 +39,24 @@ class CounsellorPolicy:
     tenant_ids: frozenset[str] = frozenset()  # empty: any tenant (local mode only)
     object_ids: frozenset[str] = frozenset()
     queue_ids: tuple[str, ...] = ()  # who hears about clients that came without a code
+    group_ids: tuple[str, ...] = ()  # members of these Entra groups are counsellors, too
 
     @classmethod
     def from_lists(
-        cls, tenant_ids: Iterable[str], object_ids: Iterable[str], queue_ids: Iterable[str]
+        cls,
+        tenant_ids: Iterable[str],
+        object_ids: Iterable[str],
+        queue_ids: Iterable[str],
+        group_ids: Iterable[str] = (),
     ) -> CounsellorPolicy:
-        clean = [item.strip() for item in queue_ids if item.strip()]
+        def clean(items: Iterable[str]) -> list[str]:
+            return [item.strip().lower() for item in items if item.strip()]
+
         return cls(
-            frozenset(item.strip().lower() for item in tenant_ids if item.strip()),
-            frozenset(item.strip().lower() for item in object_ids if item.strip()),
-            tuple(item.lower() for item in clean),
+            frozenset(clean(tenant_ids)),
+            frozenset(clean(object_ids)),
+            tuple(clean(queue_ids)),
+            tuple(clean(group_ids)),
         )
 
     def tenant_allowed(self, activity: Activity) -> bool:
@@ -79,6 +91,56 @@ class CaseloadEntry(Record):
     consultation_type: str = ""
     notice: str = ""  # e.g. a notification that could not be delivered
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
+
+
+class CounsellorRoles:
+    """The policy, plus Entra group membership looked up in Microsoft Graph.
+
+    Lookups are cached for a while (a removed member stays a counsellor until the entry
+    expires); a failed lookup counts as "not a counsellor" — the safe side.
+    """
+
+    def __init__(
+        self,
+        policy: CounsellorPolicy,
+        graph: GraphClient | None = None,
+        cache_seconds: float = 600,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self._graph = graph
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, bool]] = {}
+
+    async def is_counsellor(self, activity: Activity) -> bool:
+        if self.policy.is_counsellor(activity):
+            return True
+        if (
+            not self.policy.group_ids
+            or self._graph is None
+            or not self.policy.tenant_allowed(activity)
+        ):
+            return False
+        object_id = (
+            (activity.from_property.aad_object_id or "").lower() if activity.from_property else ""
+        )
+        if not object_id:
+            return False
+        now = self._clock()
+        cached = self._cache.get(object_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            member_of = await self._graph.check_member_groups(
+                object_id, list(self.policy.group_ids)
+            )
+        except GraphError as error:
+            log.warning("group membership unknown (%s); treated as a client", type(error).__name__)
+            return False
+        member = bool(member_of & set(self.policy.group_ids))
+        self._cache[object_id] = (now + self._cache_seconds, member)
+        return member
 
 
 class CounsellorDirectory:

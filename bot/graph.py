@@ -185,6 +185,19 @@ class GraphClient:
             raise GraphError(status, "invalid_response", "onlineMeeting without id or joinWebUrl")
         return answer
 
+    async def check_member_groups(self, user_id: str, group_ids: list[str]) -> set[str]:
+        """Which of ``group_ids`` the user belongs to (transitively); needs the application
+        permission GroupMember.Read.All."""
+        status, answer = await self._request(
+            "POST",
+            f"/users/{_segment(user_id)}/checkMemberGroups",
+            route="/users/{id}/checkMemberGroups",
+            body={"groupIds": list(group_ids)},
+        )
+        if not isinstance(answer, dict) or not isinstance(answer.get("value"), list):
+            raise GraphError(status, "invalid_response", "checkMemberGroups without a value list")
+        return {str(group).lower() for group in answer["value"]}
+
     async def delete_online_meeting(self, user_id: str, meeting_id: str) -> None:
         """Delete the meeting; one that is already gone (404) counts as deleted."""
         try:

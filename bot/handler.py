@@ -15,7 +15,7 @@ from botbuilder.schema import (
     DeliveryModes,
 )
 
-from bot.counsellors import CounsellorPolicy
+from bot.counsellors import CounsellorRoles
 from bot.i18n import match_locale, translator
 from bot.storage import ConflictError
 from bot.turn_locks import KeyedLocks
@@ -37,11 +37,12 @@ class VideoberatungBot(ActivityHandler):
         phone_switch: PhoneSwitchDialog,
         commands: GlobalCommands,
         desk: ActivityHandler,
-        policy: CounsellorPolicy,
+        roles: CounsellorRoles,
         default_locale: str = "de",
     ) -> None:
         self._desk = desk
-        self._policy = policy
+        self._roles = roles
+        self._policy = roles.policy
         self._state = conversation_state
         self._session = conversation_state.create_property("session")
         self._dialogs = DialogSet(conversation_state.create_property("dialogs"))
@@ -65,7 +66,7 @@ class VideoberatungBot(ActivityHandler):
                 t = translator(match_locale(activity.locale, self._default_locale))
                 await turn_context.send_activity(t("tenant.refused"))
             return
-        if self._policy.is_counsellor(activity):
+        if await self._roles.is_counsellor(activity):
             await self._desk.on_turn(turn_context)
             return
         if activity.type == ActivityTypes.invoke:

@@ -196,6 +196,8 @@ class GraphStandIn:
     issued_tokens: list[str] = field(default_factory=list, init=False)
     #: meeting id → {"user_id", "body", "joinWebUrl"} of meetings that exist now
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    #: group id → member object ids, for checkMemberGroups
+    group_members: dict[str, set[str]] = field(default_factory=dict, init=False)
     #: every rule a request broke; tests expect it empty
     problems: list[str] = field(default_factory=list, init=False)
 
@@ -227,6 +229,7 @@ class GraphStandIn:
         app.router.add_delete(
             "/v1.0/users/{user_id}/onlineMeetings/{meeting_id}", self._delete_meeting
         )
+        app.router.add_post("/v1.0/users/{user_id}/checkMemberGroups", self._check_groups)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket()
@@ -332,6 +335,21 @@ class GraphStandIn:
             body = raw.decode(errors="replace")
         self.graph_requests.append(_recorded(request, body))
         return await self._graph(request, lambda: self._created(request, body))
+
+    async def _check_groups(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.graph_requests.append(_recorded(request, body))
+        groups = body.get("groupIds") if isinstance(body, dict) else None
+        if not isinstance(groups, list) or not groups or len(groups) > 20:
+            self.problems.append("checkMemberGroups needs 1–20 groupIds")
+            return _graph_error(400, "Request_BadRequest", "groupIds")
+        user = request.match_info["user_id"]
+
+        async def answer() -> web.Response:
+            member_of = [g for g in groups if user in self.group_members.get(g, set())]
+            return web.json_response({"value": member_of})
+
+        return await self._graph(request, answer)
 
     async def _delete_meeting(self, request: web.Request) -> web.Response:
         self.graph_requests.append(_recorded(request, None))
