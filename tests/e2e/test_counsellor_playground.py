@@ -54,6 +54,7 @@ from bot.chat_connector import LocalConnector
 from bot.timefmt import BERLIN
 from tests.e2e.conftest import BotService, PlaygroundChat
 from tests.integration.conftest import TeamsClient
+from tests.integration.test_counsellor_flow import walk_to_handoff
 
 pytestmark = pytest.mark.browser
 
@@ -160,27 +161,12 @@ def client_side(bot_service: BotService) -> Iterator[ClientSide]:
 
 
 async def link_and_walk_to_handoff(client: TeamsClient, code: str) -> str:
-    """The client installs, types the code and clicks through the journey in German (as in
-    ``tests/integration/test_counsellor_flow.py``); returns the consent receipt number."""
+    """The client installs, types the code and clicks through the journey in German;
+    returns the consent receipt number."""
     await client.install()
     await client.say(code.lower().replace("-", " "))  # typed sloppily, as people do
     assert client.said("Sie sind jetzt mit Ihrer Beraterin oder Ihrem Berater verbunden.")
-    for label in (
-        "Bewerbungsunterlagen",
-        "Per Video",
-        "Laptop oder PC",
-        "Ja, die Teams-App",
-        "Ja, beides",
-        "Ja",
-        "WLAN zu Hause oder Flatrate",
-    ):
-        await client.click(label)
-    await client.click("Einverstanden", agree="true")
-    receipt = RECEIPT.search(" ".join(client.texts()))
-    assert receipt, client.texts()
-    await client.click("Weiter", days="mon,thu", parts="morning")
-    assert client.said("Geschafft!"), client.texts()
-    return receipt.group(0)
+    return await walk_to_handoff(client, days="mon,thu")
 
 
 def join_cards(connector: LocalConnector, conversation_id: str) -> list[dict[str, Any]]:

@@ -72,7 +72,8 @@ def newest_card_of(who: TeamsClient) -> dict[str, Any]:
     return cards[-1]
 
 
-async def walk_to_handoff(client: TeamsClient) -> None:
+async def walk_to_handoff(client: TeamsClient, days: str = "mon,tue,wed,thu,fri") -> str:
+    """Clicks through the journey (video, consent in the card); returns the receipt number."""
     for label in (
         "Bewerbungsunterlagen",
         "Per Video",
@@ -84,8 +85,13 @@ async def walk_to_handoff(client: TeamsClient) -> None:
     ):
         await client.click(label)
     await client.click("Einverstanden", agree="true")
-    await client.click("Weiter", days="mon,tue,wed,thu,fri", parts="morning")
+    await client.click("Weiter", days=days, parts="morning")
     assert client.said("Geschafft!")
+    return next(
+        text.partition(": ")[2]
+        for text in client.texts()
+        if text.startswith("Beleg Einwilligung: ")
+    )
 
 
 async def test_invitation_to_meeting_to_reminder_to_withdrawal(

@@ -29,6 +29,7 @@ from bot.invitations import (
 )
 from bot.storage.documents import Document, DocumentStore, JsonObject
 from bot.storage.sqlite import SqliteDocumentStore
+from tests.support.stores import DelegatingStore
 
 PEPPER = "test-pepper-0123456789-abcdefghij"
 APP_ID = "0f2c6a3e-1b7d-4c8e-9a4f-2d3b5e6f7a8c"
@@ -255,79 +256,21 @@ async def test_typed_variants_redeem(invitations: Invitations) -> None:
     assert (await invitations.redeem(typed, "client-1")).linked
 
 
-class RacingStore(DocumentStore):
+class RacingStore(DelegatingStore):
     """Lets the first two invitation reads both finish before either caller goes on, so that
     two redeems act on the same eTag, as two service instances could."""
 
     def __init__(self, inner: DocumentStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.barrier = asyncio.Barrier(2)
         self.racing_reads = 2
 
-    async def open(self) -> None:
-        await self.inner.open()
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-    async def ping(self) -> None:
-        await self.inner.ping()
-
     async def get(self, kind: str, key: str, *, partition: str) -> Document | None:
-        document = await self.inner.get(kind, key, partition=partition)
+        document = await super().get(kind, key, partition=partition)
         if kind == INVITATION and self.racing_reads > 0:
             self.racing_reads -= 1
             await asyncio.wait_for(self.barrier.wait(), timeout=5)
         return document
-
-    async def create(
-        self,
-        kind: str,
-        key: str,
-        body: JsonObject,
-        *,
-        partition: str,
-        ttl_seconds: int | None = None,
-    ) -> Document:
-        return await self.inner.create(
-            kind, key, body, partition=partition, ttl_seconds=ttl_seconds
-        )
-
-    async def replace(
-        self,
-        kind: str,
-        key: str,
-        body: JsonObject,
-        *,
-        partition: str,
-        etag: str,
-        ttl_seconds: int | None = None,
-    ) -> Document:
-        return await self.inner.replace(
-            kind, key, body, partition=partition, etag=etag, ttl_seconds=ttl_seconds
-        )
-
-    async def upsert(
-        self,
-        kind: str,
-        key: str,
-        body: JsonObject,
-        *,
-        partition: str,
-        ttl_seconds: int | None = None,
-    ) -> Document:
-        return await self.inner.upsert(
-            kind, key, body, partition=partition, ttl_seconds=ttl_seconds
-        )
-
-    async def delete(self, kind: str, key: str, *, partition: str) -> bool:
-        return await self.inner.delete(kind, key, partition=partition)
-
-    async def list_partition(self, kind: str, partition: str) -> list[Document]:
-        return await self.inner.list_partition(kind, partition)
-
-    async def purge_expired(self) -> int:
-        return await self.inner.purge_expired()
 
 
 async def test_two_clients_redeeming_at_once_exactly_one_wins(

@@ -4,58 +4,13 @@ domain records are touched only when they change."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 
-from bot.storage import Document, DocumentStore
-from bot.storage.documents import JsonObject
+from bot.storage import DocumentStore
 from tests.support.journey import Chat
+from tests.support.stores import CountingStore
 from tests.unit.test_journey import reach_tech_check
-
-
-class CountingStore(DocumentStore):
-    """Delegates to a real store and counts every call by operation and kind."""
-
-    def __init__(self, inner: DocumentStore) -> None:
-        self._inner = inner
-        self.calls: Counter[tuple[str, str]] = Counter()
-
-    async def open(self) -> None:
-        await self._inner.open()
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-    async def ping(self) -> None:
-        await self._inner.ping()
-
-    async def purge_expired(self) -> int:
-        return await self._inner.purge_expired()
-
-    async def get(self, kind: str, key: str, *, partition: str) -> Document | None:
-        self.calls[("get", kind)] += 1
-        return await self._inner.get(kind, key, partition=partition)
-
-    async def create(self, kind: str, key: str, body: JsonObject, **options: Any) -> Document:
-        self.calls[("create", kind)] += 1
-        return await self._inner.create(kind, key, body, **options)
-
-    async def replace(self, kind: str, key: str, body: JsonObject, **options: Any) -> Document:
-        self.calls[("replace", kind)] += 1
-        return await self._inner.replace(kind, key, body, **options)
-
-    async def upsert(self, kind: str, key: str, body: JsonObject, **options: Any) -> Document:
-        self.calls[("upsert", kind)] += 1
-        return await self._inner.upsert(kind, key, body, **options)
-
-    async def delete(self, kind: str, key: str, *, partition: str) -> bool:
-        self.calls[("delete", kind)] += 1
-        return await self._inner.delete(kind, key, partition=partition)
-
-    async def list_partition(self, kind: str, partition: str) -> list[Document]:
-        self.calls[("list", kind)] += 1
-        return await self._inner.list_partition(kind, partition)
 
 
 @pytest.fixture
