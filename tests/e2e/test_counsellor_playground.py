@@ -64,7 +64,6 @@ MEETING_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_playgroun
 CLIENT_OBJECT_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 CLIENT_NAME = "Erika Muster"
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
-RECEIPT = re.compile(r"VB-[A-Z0-9]{4}-[A-Z0-9]{4}")
 CARD = "application/vnd.microsoft.card.adaptive"
 JOIN_TITLE = "Ihr Videotermin steht"
 SCHEDULE_BUTTON = "Create video meeting and send link"
