@@ -35,6 +35,7 @@ from bot.request_checks import json_errors, problem, read_activity
 from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
 from bot.storage.bot_state import DocumentStateStorage
 from bot.teams_notifier import TeamsNotifier
+from bot.techcheck_page.routes import add_techcheck_routes
 from bot.uploads import ConsentForms
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
@@ -48,7 +49,6 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", DocumentStore)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", VideoberatungBot)
-SERVICE = web.AppKey("service", object)
 FORMS = web.AppKey("forms", FormStorage)
 
 
@@ -72,6 +72,11 @@ class Service:
     reminders: Reminders
     deliver_reminder: ReminderDelivery
     graph: GraphClient | None
+    sender: ProactiveSender
+    counsellor_cards: Notifier  # refreshes the counsellors' handoff cards
+
+
+SERVICE = web.AppKey("service", Service)
 
 
 def graph_client(settings: Settings) -> GraphClient | None:
@@ -141,7 +146,7 @@ def build_service(
             meetings=meetings,
             reminders=reminders,
             sender=sender,
-            notifier=teams_notifier,
+            notifier=notifier,
             meeting_minutes=settings.meeting_minutes,
         )
     )
@@ -157,7 +162,9 @@ def build_service(
         CounsellorRoles(policy, graph),
         default_locale=settings.default_locale,
     )
-    return Service(bot, reminders, ReminderDelivery(handoffs, directory, sender), graph)
+    return Service(
+        bot, reminders, ReminderDelivery(handoffs, directory, sender), graph, sender, notifier
+    )
 
 
 def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Application:
@@ -174,6 +181,10 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    service = app[SERVICE]
+    add_techcheck_routes(
+        app, settings, app[STORE], app[ADAPTER], service.sender, service.counsellor_cards
+    )
     return app
 
 

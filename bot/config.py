@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from functools import cached_property
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -153,7 +154,20 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("DATA_PROTECTION_CONTACT", "data_protection_contact")
     )
 
-    @field_validator("app_id", "app_tenant_id", "host", "jobcenter_phone", mode="before")
+    techcheck_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("TECHCHECK_SECRET", "techcheck_secret")
+    )
+    public_url: str = Field("", validation_alias=AliasChoices("BOT_PUBLIC_URL", "public_url"))
+    techcheck_link_minutes: int = Field(
+        30,
+        ge=5,
+        le=240,
+        validation_alias=AliasChoices("TECHCHECK_LINK_MINUTES", "techcheck_link_minutes"),
+    )
+
+    @field_validator(
+        "app_id", "app_tenant_id", "host", "jobcenter_phone", "public_url", mode="before"
+    )
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
@@ -202,6 +216,14 @@ class Settings(BaseSettings):
                 "INVITATION_PEPPER must be a secret of at least 16 characters "
                 '(python -c "import secrets; print(secrets.token_urlsafe(32))").'
             )
+        secret = self.techcheck_secret.get_secret_value()
+        if secret and len(secret) < 16:
+            raise ConfigurationError(
+                "TECHCHECK_SECRET must be at least 16 characters long (or left empty to derive "
+                "it from INVITATION_PEPPER)."
+            )
+        if self.public_url:
+            _check_public_url(self.public_url)
         if self.local_mode and not is_loopback(self.host):
             raise ConfigurationError(
                 f"Local mode (no MicrosoftAppId/MicrosoftAppPassword) only listens on loopback; "
@@ -217,3 +239,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _check_public_url(url: str) -> None:
+    """Links to the tech-check page need https, except on loopback (a secure context, too)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigurationError(f"BOT_PUBLIC_URL must be an http(s) URL, not {url!r}.")
+    if parsed.scheme == "http" and not is_loopback(parsed.hostname):
+        raise ConfigurationError(
+            "BOT_PUBLIC_URL must use https (browsers allow camera and microphone only there); "
+            "plain http is accepted for loopback addresses only."
+        )

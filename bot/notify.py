@@ -1,18 +1,15 @@
 """How counsellors hear about a client: the notifier seam.
 
-The journey reports handoff events here. Until proactive Teams notifications are wired in,
-the local notifier records that an event happened (ids only, never personal data).
+The journey reports handoff events; the Teams implementation (bot/teams_notifier.py) sends
+and updates the counsellors' cards. Tests put a recording notifier in its place.
 """
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from typing import Protocol
 
 from bot.records import Handoff
-
-log = logging.getLogger(__name__)
 
 
 class HandoffEvent(StrEnum):
@@ -25,11 +22,10 @@ class HandoffEvent(StrEnum):
 
 
 class Notifier(Protocol):
-    async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None: ...
-
-
-class LogNotifier:
-    """Local default: writes the event to the log by id."""
-
     async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None:
-        log.info("handoff %s: %s (%s)", handoff.handoff_id, event, handoff.purpose)
+        """Something happened that the counsellor must hear about."""
+        ...
+
+    async def refresh_cards(self, handoff: Handoff, stage: str) -> Handoff:
+        """The handoff changed: update the counsellors' cards in place."""
+        ...

@@ -129,6 +129,10 @@ class ClientProfile(Record):
     tech: dict[str, Any] = field(default_factory=dict)
     windows: list[str] = field(default_factory=list)
     counsellor_id: str = ""
+    #: the last result of the measured check in the browser (bot/techcheck_page)
+    measured: dict[str, Any] = field(default_factory=dict)
+    #: links to that page: {"ref": conversation reference, "links": {link id: expiry}}
+    techcheck: dict[str, Any] = field(default_factory=dict)
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 
 

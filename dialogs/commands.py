@@ -1,5 +1,5 @@
 """Commands that work at every step: Hilfe, Neu starten, Sprache, Einwilligung widerrufen,
-Meine Daten löschen — typed in either language, or clicked on a card."""
+Meine Daten löschen, Technik-Check — typed in either language, or clicked on a card."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from dialogs.question import (
 )
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
+from dialogs.tech_check import issue_link, link_card
 
 DELETE_PENDING = "delete"
 STATE_DELETED = "videoberatung.state_deleted"
@@ -45,6 +46,7 @@ class Command(StrEnum):
     SET_LANGUAGE = "set_language"
     WITHDRAW = "withdraw"
     DELETE = "delete"
+    TECHCHECK = "techcheck"  # a link to the measured tech check in the browser
     ACCEPT_PHONE = "accept_phone"  # card only: the counsellor offered a phone call
     DECLINE_PHONE = "decline_phone"
 
@@ -74,6 +76,7 @@ def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
             Command.LANGUAGE,
             Command.WITHDRAW,
             Command.DELETE,
+            Command.TECHCHECK,
         ):
             if text in {normalise(v) for v in t.variants(f"command.{command}.typed")}:
                 return command, ""
@@ -115,6 +118,7 @@ class GlobalCommands:
             Command.LANGUAGE: self._language,
             Command.WITHDRAW: self._withdraw,
             Command.DELETE: self._ask_delete,
+            Command.TECHCHECK: self._techcheck,
         }.get(command)
         if command == Command.SET_LANGUAGE:
             await self._set_language(dialog_context, argument)
@@ -180,7 +184,7 @@ class GlobalCommands:
             ways.append(t("help.in_person", address=settings.jobcenter_address))
         commands = [
             t(f"help.command.{command}")
-            for command in ("restart", "language", "withdraw", "delete")
+            for command in ("restart", "language", "techcheck", "withdraw", "delete")
         ]
         paragraphs = [t("help.intro"), t("help.alternatives"), *ways]
         await context.send_activity(
@@ -199,6 +203,19 @@ class GlobalCommands:
             )
         )
         await dialog_context.reprompt_dialog()
+
+    async def _techcheck(self, dialog_context: DialogContext) -> None:
+        """A fresh link to the measured check, at any step; the step waits below it."""
+        context = dialog_context.context
+        t = texts(context)
+        link = await issue_link(self._services, context)
+        if link is None:
+            await context.send_activity(t("techcheck.chat.unavailable"))
+        else:
+            minutes = self._services.settings.techcheck_link_minutes
+            await context.send_activity(link_card(t, link, minutes))
+        if dialog_context.active_dialog is not None:
+            await dialog_context.reprompt_dialog()
 
     async def _restart(self, dialog_context: DialogContext) -> None:
         await dialog_context.cancel_all_dialogs()

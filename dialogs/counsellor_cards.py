@@ -14,6 +14,7 @@ from bot.i18n import Translator
 from bot.invitations import IssuedInvitation
 from bot.records import ConsentStatus, Handoff, HandoffStatus
 from bot.scheduling import format_windows
+from bot.techcheck_page.summary import measured_brief
 from bot.timefmt import BERLIN, format_local
 from dialogs.question import card_message
 
@@ -39,8 +40,12 @@ def handoff_card(
         (t("counsellor.fact.type"), t(f"choice.type.{handoff.consultation_type}")),
         (t("counsellor.fact.when"), format_windows(handoff.windows, t)),
     ]
-    if handoff.tech:
-        facts.append((t("counsellor.fact.tech"), tech_summary(t, handoff.tech)))
+    answered = {name: value for name, value in handoff.tech.items() if name != "measured"}
+    if answered:
+        facts.append((t("counsellor.fact.tech"), tech_summary(t, answered)))
+    measured = handoff.tech.get("measured") or {}
+    if measured:
+        facts.append((t("counsellor.fact.measured"), measured_brief(t, measured)))
     if handoff.consultation_type == "video":
         consent = t(f"counsellor.consent.{handoff.consent_status}")
         if handoff.receipt_id:
@@ -56,6 +61,8 @@ def handoff_card(
         )
     notes = [t(f"counsellor.event.{event}")] if event else []
     notes += [t("counsellor.note.data")] if _low_data(handoff.tech) else []
+    if measured.get("outcome") == "help_needed":
+        notes.append(t("counsellor.note.measured_help"))
     notes += [
         t(f"counsellor.note.delivery.{status}")
         for status in sorted(set(handoff.delivery.values()))

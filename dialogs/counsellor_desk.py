@@ -21,6 +21,7 @@ from bot.counsellors import CaseloadEntry, CounsellorDirectory
 from bot.i18n import Translator, match_locale, translator
 from bot.invitations import Invitations
 from bot.meetings import MeetingError, MeetingProvider, meeting_subject
+from bot.notify import Notifier
 from bot.proactive import ProactiveSender
 from bot.records import (
     ConsentAction,
@@ -33,7 +34,6 @@ from bot.records import (
     new_receipt_id,
 )
 from bot.reminders import Reminders
-from bot.teams_notifier import TeamsNotifier
 from bot.timefmt import BERLIN
 from dialogs.counsellor_cards import (
     appointment_card,
@@ -57,7 +57,7 @@ class DeskServices:
     meetings: MeetingProvider
     reminders: Reminders
     sender: ProactiveSender
-    notifier: TeamsNotifier
+    notifier: Notifier
     meeting_minutes: int = 45
 
 

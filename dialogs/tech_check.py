@@ -7,13 +7,23 @@ needed*; with help needed the client chooses a call-back, a phone consultation, 
 
 from __future__ import annotations
 
-from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+from typing import Any
 
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import Activity
+
+from bot.i18n import Translator
 from bot.techcheck import Assessment, Outcome, TechAnswers, assess
+from bot.techcheck_page.links import IssuedLink, LinkIssuer
+from bot.techcheck_page.summary import measured_estimate, measured_lines
 from dialogs.question import ChoiceQuestion, ask, card_message
 from dialogs.services import JourneyServices
-from dialogs.session import session_of, texts
+from dialogs.session import client_of, session_of, texts
 from dialogs.volume_question import VolumeQuestion
+
+#: the most the measurement in the browser may cost, as told to the client
+MEASUREMENT_MB = 2
 
 QUESTIONS = [
     ("device", ["smartphone", "tablet", "computer"]),
@@ -68,7 +78,10 @@ class TechCheckDialog(ComponentDialog):
         tech_answers = TechAnswers(**answers["tech_answers"], volume_mb=volume)
         assessment = assess(tech_answers)
         answers["tech"] = assessment.to_dict()
-        await step.context.send_activity(self._result_card(step, assessment))
+        if answers.get("measured"):  # measured in the browser before the questions ended
+            answers["tech"]["measured"] = answers["measured"]
+        link = await issue_link(self._services, step.context)
+        await step.context.send_activity(self._result_card(step, assessment, link))
         await self._services.progress(
             step.context, f"tech_{assessment.outcome}", tech=answers["tech"]
         )
@@ -84,7 +97,9 @@ class TechCheckDialog(ComponentDialog):
         return await step.end_dialog({"next": choice})
 
     @staticmethod
-    def _result_card(step: WaterfallStepContext, assessment: Assessment):
+    def _result_card(
+        step: WaterfallStepContext, assessment: Assessment, link: IssuedLink | None
+    ) -> Activity:
         t = texts(step.context)
         title = t(f"tech.result.{assessment.outcome}")
         advice = [
@@ -108,6 +123,67 @@ class TechCheckDialog(ComponentDialog):
                 "advice": [{"text": f"- {text}"} for text in advice],
                 "has_advice": bool(advice),
                 "estimate": estimate,
-                "fallback": "\n".join([title, *advice, estimate]),
+                **_link_fields(t, link),
+                "fallback": "\n".join([title, *advice, estimate, *_link_fallback(t, link)]),
             },
         )
+
+
+async def issue_link(services: JourneyServices, context: TurnContext) -> IssuedLink | None:
+    """A fresh link to the measured check for the client of this turn (``None``: not set up)."""
+    issuer = LinkIssuer(services.settings, services.profiles)
+    return await issuer.issue(context, client_of(context).client_id, session_of(context).locale)
+
+
+def _link_fields(t: Translator, link: IssuedLink | None) -> dict[str, Any]:
+    return {
+        "has_link": link is not None,
+        "link_hint": t("techcheck.chat.hint", mb=MEASUREMENT_MB),
+        "link_label": t("techcheck.chat.button"),
+        "link_url": link.url if link else "",
+    }
+
+
+def _link_fallback(t: Translator, link: IssuedLink | None) -> list[str]:
+    return [t("techcheck.chat.hint", mb=MEASUREMENT_MB), link.url] if link else []
+
+
+def link_card(t: Translator, link: IssuedLink, minutes: int) -> Activity:
+    """The answer to the typed command: what the check does, and the button."""
+    title = t("techcheck.chat.title")
+    paragraphs = [t("techcheck.chat.what"), t("techcheck.chat.valid", minutes=minutes)]
+    return card_message(
+        t,
+        "tech_result",
+        {
+            "title": title,
+            "style": "emphasis",
+            "advice": [{"text": text} for text in paragraphs],
+            "has_advice": True,
+            "estimate": t("techcheck.chat.privacy"),
+            **_link_fields(t, link),
+            "fallback": "\n".join([title, *paragraphs, *_link_fallback(t, link)]),
+        },
+    )
+
+
+def measured_card(t: Translator, measured: dict[str, Any]) -> Activity:
+    """The chat's "Ihr Technik-Check ist fertig: …" with each check and the data estimate."""
+    outcome = measured.get("outcome", Outcome.HELP_NEEDED)
+    title = t("techcheck.chat.done", outcome=t(f"techcheck.outcome.{outcome}"))
+    lines = [f"- {line}" for line in measured_lines(t, measured)]
+    advice = [f"- {t(key)}" for key in measured.get("advice", [])]
+    estimate = measured_estimate(t, measured)
+    return card_message(
+        t,
+        "tech_result",
+        {
+            "title": title,
+            "style": {"ready": "good", "ready_with_advice": "warning"}.get(outcome, "attention"),
+            "advice": [{"text": text} for text in [*lines, *advice]],
+            "has_advice": True,
+            "estimate": estimate,
+            **_link_fields(t, None),
+            "fallback": "\n".join([title, *lines, *advice, estimate]),
+        },
+    )

@@ -32,8 +32,14 @@ class CollectingNotifier:
 
     events: list[tuple[str, HandoffEvent]] = field(default_factory=list)
 
+    refreshed: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
     async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None:
         self.events.append((handoff.handoff_id, event))
+
+    async def refresh_cards(self, handoff: Handoff, stage: str) -> Handoff:
+        self.refreshed.append((handoff.handoff_id, stage, handoff.tech.get("measured", {})))
+        return handoff
 
 
 def settings_for_tests(tmp_path: Path, **overrides: Any) -> Settings:
