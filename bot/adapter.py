@@ -35,6 +35,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from bot.config import Settings
 from bot.i18n import match_locale, translator
+from bot.outbound_http import SharedSession, use_shared_session
 from dialogs.session import SESSION_KEY
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,21 @@ class _ClientCache:
 
 
 class _CachingConnectorFactory(ConnectorFactory):
-    def __init__(self, inner: ConnectorFactory, app_id: str, cache: _ClientCache) -> None:
+    def __init__(
+        self, inner: ConnectorFactory, app_id: str, cache: _ClientCache, session: SharedSession
+    ) -> None:
         self._inner = inner
         self._app_id = app_id
         self._cache = cache
+        self._session = session
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
         key = (self._app_id, service_url, audience or "")
         client = self._cache.get(key)
         if client is None:
-            client = await self._inner.create(service_url, audience)
+            client = use_shared_session(
+                await self._inner.create(service_url, audience), self._session
+            )
             self._cache.put(key, client)
         return client
 
@@ -79,6 +85,7 @@ class PooledBotFrameworkAuthentication(BotFrameworkAuthentication):
     def __init__(self, inner: BotFrameworkAuthentication) -> None:
         self._inner = inner
         self._connectors = _ClientCache()
+        self.session = SharedSession()
         self._token_clients: dict[str, UserTokenClient] = {}
 
     async def authenticate_request(self, activity, auth_header: str) -> AuthenticateRequestResult:
@@ -86,7 +93,7 @@ class PooledBotFrameworkAuthentication(BotFrameworkAuthentication):
         if result.connector_factory is not None:
             app_id = _app_id(result.claims_identity)
             result.connector_factory = _CachingConnectorFactory(
-                result.connector_factory, app_id, self._connectors
+                result.connector_factory, app_id, self._connectors, self.session
             )
         return result
 
@@ -98,6 +105,7 @@ class PooledBotFrameworkAuthentication(BotFrameworkAuthentication):
             self._inner.create_connector_factory(claims_identity),
             _app_id(claims_identity),
             self._connectors,
+            self.session,
         )
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:

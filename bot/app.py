@@ -17,7 +17,11 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from bot.adapter import SigningKeysUnavailableError, create_adapter
+from bot.adapter import (
+    PooledBotFrameworkAuthentication,
+    SigningKeysUnavailableError,
+    create_adapter,
+)
 from bot.config import Settings
 from bot.counsellors import CounsellorDirectory, CounsellorPolicy, CounsellorRoles
 from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
@@ -178,6 +182,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     app[BOT] = app[SERVICE].bot
     app.cleanup_ctx.append(_storage_lifecycle)
     app.cleanup_ctx.append(_reminder_lifecycle)
+    app.on_cleanup.append(_close_outbound)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -186,6 +191,12 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
         app, settings, app[STORE], app[ADAPTER], service.sender, service.counsellor_cards
     )
     return app
+
+
+async def _close_outbound(app: web.Application) -> None:
+    authentication = app[ADAPTER].bot_framework_authentication
+    if isinstance(authentication, PooledBotFrameworkAuthentication):
+        await authentication.session.close()
 
 
 async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:

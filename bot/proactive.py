@@ -122,7 +122,8 @@ class Retry:
 
 def _classify(error: HttpOperationError) -> SendResult | Retry:
     response = getattr(error, "response", None)
-    status = getattr(response, "status_code", 0) or 0
+    # requests' response has status_code, aiohttp's (our pooled sender) has status
+    status = getattr(response, "status_code", None) or getattr(response, "status", 0) or 0
     if status == 403:
         return SendResult(Delivery.NOT_INSTALLED)
     if status == 429 or status >= 500:

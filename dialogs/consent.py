@@ -162,7 +162,6 @@ class ConsentDialog(ComponentDialog):
         self.initial_dialog_id = "consent.steps"
 
     async def _ask(self, step: WaterfallStepContext):
-        await self._services.progress(step.context, "consent")
         return await step.begin_dialog("consent.ask", {})
 
     async def _after_answer(self, step: WaterfallStepContext):

@@ -7,15 +7,33 @@ stale turn is refused instead of overwriting a newer one.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from typing import Any
 
 import jsonpickle
 from botbuilder.core import Storage, StoreItem
+from botbuilder.core.bot_state import CachedBotState
 
 from bot.storage.documents import DocumentStore
 
 STATE_KIND = "state"
 ETAG = "e_tag"
+_jsonpickle_hash = CachedBotState.compute_hash
+
+
+def _state_digest(self: CachedBotState, obj: object) -> str:
+    """botbuilder flattens the whole state with jsonpickle three times a turn only to see
+    whether it changed (about 0.5 ms of a 5 ms turn); a pickle digest answers the same
+    question in a fraction of the time. Anything pickle cannot take falls back."""
+    try:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return _jsonpickle_hash(self, obj)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+CachedBotState.compute_hash = _state_digest  # type: ignore[method-assign]
 
 
 class DocumentStateStorage(Storage):
