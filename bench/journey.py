@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from bot.chat_connector import ConnectorCall
+from cards.reading import card_actions, card_texts
 
 JsonDict = dict[str, Any]
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
@@ -319,33 +320,8 @@ def reached_summary(replies: list[JsonDict]) -> bool:
     return False
 
 
-def card_texts(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "TextBlock":
-            found.append(str(node.get("text", "")))
-        if node.get("type") == "FactSet":
-            found.extend(f"{fact['title']}: {fact['value']}" for fact in node.get("facts", []))
-        for key, value in node.items():
-            if key != "actions":
-                found.extend(card_texts(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(card_texts(item))
-    return found
-
-
-def submit_actions(node: Any) -> list[JsonDict]:
-    found: list[JsonDict] = []
-    if isinstance(node, dict):
-        if node.get("type") == "Action.Submit":
-            found.append(node)
-        for value in node.values():
-            found.extend(submit_actions(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(submit_actions(item))
-    return found
+def submit_actions(card: JsonDict) -> list[JsonDict]:
+    return card_actions(card, "Action.Submit")
 
 
 def button_data(card: JsonDict, title: str) -> JsonDict | None:

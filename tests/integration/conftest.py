@@ -19,7 +19,8 @@ from bot.app import create_app
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
 from bot.notify import Notifier
-from tests.support.journey import CollectingNotifier, card_actions, card_texts, settings_for_tests
+from cards.reading import card_actions, card_texts
+from tests.support.journey import CollectingNotifier, settings_for_tests
 
 JsonDict = dict[str, Any]
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
@@ -245,7 +246,7 @@ class TeamsClient:
 
 def submit_actions(card: JsonDict) -> list[JsonDict]:
     """Action.Submit buttons of a card: in ``actions`` and inside ActionSet elements."""
-    return [action for action in card_actions(card) if action.get("type") == "Action.Submit"]
+    return card_actions(card, "Action.Submit")
 
 
 def _parse(text: str) -> Any:

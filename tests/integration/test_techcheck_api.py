@@ -22,8 +22,9 @@ from bot.records import Handoffs, Profiles
 from bot.techcheck_page.links import LinkClaims, codec_for
 from bot.techcheck_page.routes import MAX_RESULT_BYTES, MAX_TRANSFER_BYTES
 from bot.techcheck_page.usage import LINK_BUDGET_BYTES, USAGE
+from cards.reading import card_actions
 from tests.integration.conftest import RunningBot, StartBot, TeamsClient
-from tests.support.journey import CollectingNotifier, card_actions
+from tests.support.journey import CollectingNotifier
 
 TOKEN_HEADER = "X-Techcheck-Token"
 CHROME_UA = (

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.notify import HandoffEvent
 from bot.records import Handoff
 from bot.storage.documents import DocumentStore
+from cards.reading import card_actions, card_texts
 
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 
@@ -160,32 +161,3 @@ class Chat:
     async def click(self, title: str, **inputs: str) -> list[Activity]:
         """Click a button on the newest card; inputs are merged as Teams does."""
         return await self.send(value={**self.button(title), **inputs})
-
-
-def card_texts(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "TextBlock":
-            found.append(node.get("text", ""))
-        if node.get("type") == "FactSet":
-            found.extend(f"{fact['title']}: {fact['value']}" for fact in node.get("facts", []))
-        for key, value in node.items():
-            if key != "actions":
-                found.extend(card_texts(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(card_texts(item))
-    return found
-
-
-def card_actions(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if str(node.get("type", "")).startswith("Action."):
-            found.append(node)
-        for value in node.values():
-            found.extend(card_actions(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(card_actions(item))
-    return found

@@ -41,10 +41,10 @@ from bot.techcheck_page.results import (
 )
 from bot.techcheck_page.routes import STATIC, page_texts
 from bot.techcheck_page.usage import LINK_BUDGET_BYTES, BudgetExceededError, Direction, UsageLog
+from cards.reading import card_texts
 from dialogs.counsellor_cards import handoff_card
 from dialogs.tech_check import link_card, measured_card
 from tests.support.adaptive_cards import parse_cards
-from tests.support.journey import card_texts
 
 CLIENT = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 NOW = 1_800_000_000

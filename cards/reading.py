@@ -1,0 +1,37 @@
+"""What a card says and offers, for code that reads cards as a person would: the tests, the
+benchmark's simulated clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def card_texts(node: Any) -> list[str]:
+    """Every TextBlock and FactSet line, in reading order (action titles excluded)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "TextBlock":
+            found.append(str(node.get("text", "")))
+        if node.get("type") == "FactSet":
+            found.extend(f"{fact['title']}: {fact['value']}" for fact in node.get("facts", []))
+        for key, value in node.items():
+            if key != "actions":
+                found.extend(card_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(card_texts(item))
+    return found
+
+
+def card_actions(node: Any, kind: str = "Action.") -> list[dict[str, Any]]:
+    """Every action (``kind`` narrows it, e.g. ``"Action.Submit"``), in order."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith(kind):
+            found.append(node)
+        for value in node.values():
+            found.extend(card_actions(value, kind))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(card_actions(item, kind))
+    return found
