@@ -27,11 +27,13 @@ def waits() -> list[float]:
 
 
 @pytest.fixture
-def sender(waits: list[float]) -> ProactiveSender:
+async def sender(waits: list[float]) -> AsyncIterator[ProactiveSender]:
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    return ProactiveSender(create_adapter(Settings(_env_file=None)), "", sleep=record)
+    adapter = create_adapter(Settings(_env_file=None))
+    yield ProactiveSender(adapter, "", sleep=record)
+    await adapter.bot_framework_authentication.session.close()
 
 
 def reference(connector: LocalConnector) -> dict:
