@@ -438,23 +438,14 @@ class Invitations:
         """Create or eTag-replace the attempts document; ``False`` on a lost race."""
         ttl = int(self._window.total_seconds()) + 60
         try:
-            if document is None:
-                await self._store.create(
-                    CODE_ATTEMPTS,
-                    client_id,
-                    attempts.to_body(),
-                    partition=client_id,
-                    ttl_seconds=ttl,
-                )
-            else:
-                await self._store.replace(
-                    CODE_ATTEMPTS,
-                    client_id,
-                    attempts.to_body(),
-                    partition=client_id,
-                    etag=document.etag,
-                    ttl_seconds=ttl,
-                )
+            await self._store.save(
+                CODE_ATTEMPTS,
+                client_id,
+                attempts.to_body(),
+                partition=client_id,
+                read=document,
+                ttl_seconds=ttl,
+            )
         except ConflictError:
             return False
         return True

@@ -284,18 +284,9 @@ class Profiles:
             change(profile)
             profile.updated_at = utc_now().isoformat()
             try:
-                if document is None:
-                    await self._store.create(
-                        PROFILE, client_id, profile.to_body(), partition=client_id
-                    )
-                else:
-                    await self._store.replace(
-                        PROFILE,
-                        client_id,
-                        profile.to_body(),
-                        partition=client_id,
-                        etag=document.etag,
-                    )
+                await self._store.save(
+                    PROFILE, client_id, profile.to_body(), partition=client_id, read=document
+                )
             except ConflictError:
                 continue
             return profile
@@ -315,15 +306,16 @@ class Dropouts:
         key = f"{reason}:{stage}:{day}"
         while True:
             document = await self._store.get(DROPOUT, key, partition=reason)
+            dropout = (
+                Dropout(reason, stage, day)
+                if document is None
+                else Dropout.from_body(document.body)
+            )
+            dropout.count += 1
             try:
-                if document is None:
-                    body = Dropout(reason, stage, day, 1).to_body()
-                    await self._store.create(DROPOUT, key, body, partition=reason)
-                else:
-                    body = {**document.body, "count": document.body["count"] + 1}
-                    await self._store.replace(
-                        DROPOUT, key, body, partition=reason, etag=document.etag
-                    )
+                await self._store.save(
+                    DROPOUT, key, dropout.to_body(), partition=reason, read=document
+                )
             except ConflictError:
                 continue
             return

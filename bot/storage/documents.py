@@ -85,6 +85,25 @@ class DocumentStore(ABC):
     ) -> Document:
         """Overwrite a document if ``etag`` is still current; else ``ConflictError``."""
 
+    async def save(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        read: Document | None,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        """Write back a read-modify-write: create if the document was absent when ``read``,
+        otherwise replace it guarded by the eTag it was read with. ``ConflictError`` means
+        someone else wrote in between: read again and decide again."""
+        if read is None:
+            return await self.create(kind, key, body, partition=partition, ttl_seconds=ttl_seconds)
+        return await self.replace(
+            kind, key, body, partition=partition, etag=read.etag, ttl_seconds=ttl_seconds
+        )
+
     @abstractmethod
     async def upsert(
         self,

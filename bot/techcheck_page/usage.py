@@ -104,19 +104,9 @@ class UsageLog:
             usage = Usage(key) if document is None else Usage.from_body(document.body)
             change(usage)
             try:
-                if document is None:
-                    await self._store.create(
-                        USAGE, key, usage.to_body(), partition=key, ttl_seconds=ttl
-                    )
-                else:
-                    await self._store.replace(
-                        USAGE,
-                        key,
-                        usage.to_body(),
-                        partition=key,
-                        etag=document.etag,
-                        ttl_seconds=ttl,
-                    )
+                await self._store.save(
+                    USAGE, key, usage.to_body(), partition=key, read=document, ttl_seconds=ttl
+                )
             except ConflictError:
                 continue
             return usage

@@ -355,3 +355,16 @@ def test_cosmos_misconfiguration_is_refused(
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
         cosmos_config(url, **settings)
+
+
+async def test_save_writes_back_what_was_read(backend: DocumentStore) -> None:
+    absent = await backend.get("profile", "c9", partition="c9")
+    first = await backend.save("profile", "c9", {"n": 1}, partition="c9", read=absent)
+    with pytest.raises(ConflictError):  # it was absent when read, but is there now
+        await backend.save("profile", "c9", {"n": 9}, partition="c9", read=absent)
+    second = await backend.save("profile", "c9", {"n": 2}, partition="c9", read=first)
+    with pytest.raises(ConflictError):  # written since ``first`` was read
+        await backend.save("profile", "c9", {"n": 9}, partition="c9", read=first)
+    current = await backend.get("profile", "c9", partition="c9")
+    assert current is not None
+    assert (current.body, current.etag) == ({"n": 2}, second.etag)
