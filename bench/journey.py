@@ -14,12 +14,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
 from bot.chat_connector import ConnectorCall
+from bot.teams_activity import PersonalChat
 from cards.reading import card_actions, card_texts
 
 JsonDict = dict[str, Any]
@@ -187,25 +187,13 @@ class SimulatedClient:
     # --- activities ------------------------------------------------------------------
 
     def activity(self, activity_type: str = "message", **fields: Any) -> JsonDict:
-        now = datetime.now(UTC)
-        return {
-            "type": activity_type,
-            "id": f"1{uuid.uuid4().int % 10**12:012d}",
-            "timestamp": now.isoformat().replace("+00:00", "Z"),
-            "localTimestamp": now.isoformat(),
-            "serviceUrl": self.service_url,
-            "channelId": "msteams",
-            "from": {"id": self.user_id, "name": self.name, "aadObjectId": self.aad_object_id},
-            "conversation": {
-                "id": self.conversation_id,
-                "conversationType": "personal",
-                "tenantId": TENANT_ID,
-            },
-            "recipient": {"id": BOT_ID, "name": "Videoberatung"},
-            "locale": "de-DE",
-            "channelData": {"tenant": {"id": TENANT_ID}},
-            **fields,
-        }
+        return PersonalChat(
+            self.service_url,
+            self.conversation_id,
+            TENANT_ID,
+            {"id": self.user_id, "name": self.name, "aadObjectId": self.aad_object_id},
+            {"id": BOT_ID, "name": "Videoberatung"},
+        ).activity(activity_type, **fields)
 
     def build(self, step: Step) -> JsonDict:
         if step.action == "install":

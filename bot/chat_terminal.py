@@ -18,13 +18,12 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 
 from bot.chat_connector import ConnectorCall, LocalConnector
+from bot.teams_activity import PersonalChat
 
 __all__ = [
     "ADAPTIVE_CARD",
@@ -42,7 +41,6 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 DEFAULT_BOT_URL = "http://127.0.0.1:3978/api/messages"
 LOCAL_TENANT_ID = "7c1d2a4e-3b5f-4c6d-9e8f-0a1b2c3d4e5f"
 BOT_ACCOUNT: JsonDict = {"id": "28:videoberatung-bot", "name": "Videoberatung"}
-TIMEZONE = "Europe/Berlin"
 
 _CLICK = re.compile(r"#(\d+)")
 _CLICKABLE = {"Action.Submit", "Action.Execute"}
@@ -243,13 +241,6 @@ def _split_values(value: object, multi: bool) -> list[str]:
 # -- chat session --------------------------------------------------------------------------
 
 
-def _timezone() -> tzinfo:
-    try:
-        return ZoneInfo(TIMEZONE)
-    except ZoneInfoNotFoundError:
-        return UTC
-
-
 async def _read_line(stream: TextIO) -> str:
     """Read one line in a daemon thread, so Ctrl-C does not wait for a pending ``readline``."""
     loop = asyncio.get_running_loop()
@@ -293,7 +284,6 @@ class _ChatSession:
         self.stdout = stdout
         self.connector = connector
         self.http = http
-        self.tz = _timezone()
         self.conversation: JsonDict = {
             "id": f"a:local-{uuid.uuid4().hex}",
             "conversationType": "personal",
@@ -312,32 +302,14 @@ class _ChatSession:
 
     def activity(self, kind: str, **fields: Any) -> JsonDict:
         """An activity with everything Teams puts into a personal-chat activity."""
-        now = datetime.now(UTC)
-        activity: JsonDict = {
-            "type": kind,
-            "id": f"local-{uuid.uuid4().hex}",
-            "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "localTimestamp": now.astimezone(self.tz).isoformat(timespec="milliseconds"),
-            "localTimezone": TIMEZONE,
-            "serviceUrl": self.connector.service_url,
-            "channelId": "msteams",
-            "from": dict(self.user),
-            "conversation": dict(self.conversation),
-            "recipient": dict(BOT_ACCOUNT),
-            "locale": self.locale,
-            "entities": [
-                {
-                    "type": "clientInfo",
-                    "locale": self.locale,
-                    "country": self.locale.rpartition("-")[2],
-                    "platform": "Web",
-                    "timezone": TIMEZONE,
-                }
-            ],
-            "channelData": {"tenant": {"id": LOCAL_TENANT_ID}},
-        }
-        activity.update(fields)
-        return activity
+        return PersonalChat(
+            self.connector.service_url,
+            self.conversation["id"],
+            LOCAL_TENANT_ID,
+            self.user,
+            BOT_ACCOUNT,
+            self.locale,
+        ).activity(kind, **fields)
 
     def text_message(self, text: str) -> JsonDict:
         # Teams adds the HTML rendering of the message as an attachment.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from bot.app import create_app
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
 from bot.notify import Notifier
+from bot.teams_activity import PersonalChat
 from cards.reading import card_actions, card_texts
 from tests.support.journey import CollectingNotifier, settings_for_tests
 
@@ -128,24 +128,14 @@ class TeamsClient:
 
     def activity(self, activity_type: str = "message", **fields: Any) -> JsonDict:
         """An activity as Teams posts it in a personal chat; ``fields`` add or override."""
-        return {
-            "type": activity_type,
-            "id": f"1{uuid.uuid4().int % 10**12:012d}",
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "localTimestamp": datetime.now(UTC).isoformat(),
-            "serviceUrl": self.connector.service_url,
-            "channelId": "msteams",
-            "from": {"id": self.user_id, "name": self.name, "aadObjectId": self.aad_object_id},
-            "conversation": {
-                "id": self.conversation_id,
-                "conversationType": "personal",
-                "tenantId": TENANT_ID,
-            },
-            "recipient": {"id": BOT_ID, "name": "Videoberatung"},
-            "locale": self.locale,
-            "channelData": {"tenant": {"id": TENANT_ID}},
-            **fields,
-        }
+        return PersonalChat(
+            self.connector.service_url,
+            self.conversation_id,
+            TENANT_ID,
+            {"id": self.user_id, "name": self.name, "aadObjectId": self.aad_object_id},
+            {"id": BOT_ID, "name": "Videoberatung"},
+            self.locale,
+        ).activity(activity_type, **fields)
 
     def message(
         self, text: str | None = None, value: JsonDict | None = None, **fields: Any
