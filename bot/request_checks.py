@@ -48,13 +48,13 @@ async def read_activity(request: web.Request, settings: Settings) -> Activity:
         raise problem(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
     limit = settings.max_request_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit, request.content_length)
+        raise too_large(limit, request.content_length)
     if settings.local_mode and request.headers.get("Authorization", "").strip():
         raise problem(web.HTTPUnauthorized, "this bot runs in local mode and accepts no tokens")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as error:
-        raise _too_large(limit, limit + 1) from error
+        raise too_large(limit, limit + 1) from error
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -68,7 +68,7 @@ async def read_activity(request: web.Request, settings: Settings) -> Activity:
         raise problem(web.HTTPBadRequest, "body is not a valid activity") from error
 
 
-def _too_large(limit: int, size: int) -> web.HTTPException:
+def too_large(limit: int, size: int) -> web.HTTPException:
     return problem(
         web.HTTPRequestEntityTooLarge,
         f"request body too large (limit {limit} bytes)",

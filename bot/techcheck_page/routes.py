@@ -36,7 +36,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
 from bot.proactive import ProactiveSender
 from bot.records import Handoffs, Profiles
-from bot.request_checks import problem
+from bot.request_checks import problem, too_large
 from bot.storage import DocumentStore
 from bot.storage.bot_state import DocumentStateStorage
 from bot.techcheck import expected_quality
@@ -375,21 +375,12 @@ async def upload(request: web.Request) -> web.Response:
     if size is None:
         raise problem(web.HTTPLengthRequired, "Content-Length is required")
     if size > MAX_TRANSFER_BYTES:
-        raise _too_large(MAX_TRANSFER_BYTES, size)
+        raise too_large(MAX_TRANSFER_BYTES, size)
     await _reserve(request, claims, Direction.UP, size)
     received = 0
     async for chunk in request.content.iter_chunked(CHUNK):
         received += len(chunk)
     return web.json_response({"bytes": received}, headers=API_HEADERS)
-
-
-def _too_large(limit: int, size: int) -> web.HTTPException:
-    return problem(
-        web.HTTPRequestEntityTooLarge,
-        f"request body too large (limit {limit} bytes)",
-        max_size=limit,
-        actual_size=size,
-    )
 
 
 async def post_result(request: web.Request) -> web.Response:
@@ -422,12 +413,12 @@ async def _read_result(request: web.Request) -> PostedResult:
     if request.content_type != "application/json":
         raise problem(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
     if request.content_length is not None and request.content_length > MAX_RESULT_BYTES:
-        raise _too_large(MAX_RESULT_BYTES, request.content_length)
+        raise too_large(MAX_RESULT_BYTES, request.content_length)
     raw = b""
     async for chunk in request.content.iter_chunked(CHUNK):
         raw += chunk
         if len(raw) > MAX_RESULT_BYTES:
-            raise _too_large(MAX_RESULT_BYTES, len(raw))
+            raise too_large(MAX_RESULT_BYTES, len(raw))
     try:
         data: Any = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

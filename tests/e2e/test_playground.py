@@ -37,16 +37,21 @@ def walk_to_tech_check(chat: PlaygroundChat) -> None:
     chat.card("Mit welchem Gerät nehmen Sie teil?")
 
 
-def test_whole_journey_by_clicking_the_cards(
-    playground_chat: PlaygroundChat, bot_service: BotService
-) -> None:
-    chat = playground_chat
-    walk_to_tech_check(chat)
+def answer_tech_check_all_good(chat: PlaygroundChat) -> None:
+    """Laptop with the Teams app, camera and microphone, a quiet place, Wi-Fi."""
     chat.answer("Mit welchem Gerät nehmen Sie teil?", "Laptop oder PC")
     chat.answer("Haben Sie die App „Microsoft Teams“ auf dem Gerät?", "Ja, die Teams-App")
     chat.answer("Hat Ihr Gerät eine Kamera und ein Mikrofon?", "Ja, beides")
     chat.answer("Haben Sie einen ruhigen Ort", "Ja")
     chat.answer("Wie sind Sie mit dem Internet verbunden?", "WLAN zu Hause oder Flatrate")
+
+
+def test_whole_journey_by_clicking_the_cards(
+    playground_chat: PlaygroundChat, bot_service: BotService
+) -> None:
+    chat = playground_chat
+    walk_to_tech_check(chat)
+    answer_tech_check_all_good(chat)
     chat.card("Ihre Technik ist bereit.")
 
     consent = chat.card("Ihre Einwilligung zum Videogespräch")

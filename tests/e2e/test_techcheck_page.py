@@ -31,7 +31,7 @@ from bot.records import Profiles
 from bot.storage import open_document_store
 from bot.techcheck_page.links import LinkClaims, codec_for
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, BotService, PlaygroundChat
-from tests.e2e.test_playground import documents, walk_to_tech_check
+from tests.e2e.test_playground import answer_tech_check_all_good, documents, walk_to_tech_check
 
 pytestmark = pytest.mark.browser
 
@@ -183,11 +183,7 @@ def test_measured_check_from_the_chat_end_to_end(
 ) -> None:
     chat = playground_chat
     walk_to_tech_check(chat)
-    chat.answer("Mit welchem Gerät nehmen Sie teil?", "Laptop oder PC")
-    chat.answer("Haben Sie die App „Microsoft Teams“ auf dem Gerät?", "Ja, die Teams-App")
-    chat.answer("Hat Ihr Gerät eine Kamera und ein Mikrofon?", "Ja, beides")
-    chat.answer("Haben Sie einen ruhigen Ort", "Ja")
-    chat.answer("Wie sind Sie mit dem Internet verbunden?", "WLAN zu Hause oder Flatrate")
+    answer_tech_check_all_good(chat)
     result_card = chat.card("Ihre Technik ist bereit.")
 
     with chat.page.context.expect_page() as opened:
