@@ -161,10 +161,6 @@ class LinkIssuer:
         self._profiles = profiles
         self._codec = codec_for(settings)
 
-    @property
-    def available(self) -> bool:
-        return public_base_url(self._settings) is not None
-
     async def issue(
         self, context: TurnContext, client_id: str, locale: str, now: float | None = None
     ) -> IssuedLink | None:
