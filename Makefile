@@ -37,7 +37,7 @@ test: setup /usr/bin/chromium lint
 	$(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not browser"
+	$(PY) -m pytest -m "not browser and not slow"
 
 test-browser: setup /usr/bin/chromium
 	$(PY) -m pytest -m browser
