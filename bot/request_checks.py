@@ -6,7 +6,6 @@ bearer token in anonymous mode with 500 (it tries to fetch signing keys from the
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +16,8 @@ from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
 
 from bot.config import Settings, is_loopback
+from bot.inbound_activity import ActivityShapeError, check_activity_shape
+from bot.json_body import JsonBodyError, parse_json
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,17 +56,26 @@ async def read_activity(request: web.Request, settings: Settings) -> Activity:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as error:
         raise too_large(limit, limit + 1) from error
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise problem(web.HTTPBadRequest, "body is not valid JSON") from error
+    body = json_body(raw)
     if not isinstance(body, dict):
         raise problem(web.HTTPBadRequest, "body must be a JSON object (an activity)")
     _require_activity_fields(body, settings)
     try:
+        check_activity_shape(body)
+    except ActivityShapeError as error:
+        raise problem(web.HTTPBadRequest, str(error)) from error
+    try:
         return Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError) as error:
         raise problem(web.HTTPBadRequest, "body is not a valid activity") from error
+
+
+def json_body(raw: bytes) -> Any:
+    """The parsed body; 400 for anything ``bot.json_body`` refuses."""
+    try:
+        return parse_json(raw)
+    except JsonBodyError as error:
+        raise problem(web.HTTPBadRequest, str(error)) from error
 
 
 def too_large(limit: int, size: int) -> web.HTTPException:

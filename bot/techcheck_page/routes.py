@@ -26,7 +26,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from botbuilder.core import BotAdapter, ConversationState
@@ -36,7 +35,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
 from bot.proactive import ProactiveSender
 from bot.records import Handoffs, Profiles
-from bot.request_checks import problem, too_large
+from bot.request_checks import json_body, problem, too_large
 from bot.storage import DocumentStore
 from bot.storage.bot_state import DocumentStateStorage
 from bot.techcheck import expected_quality
@@ -419,10 +418,7 @@ async def _read_result(request: web.Request) -> PostedResult:
         raw += chunk
         if len(raw) > MAX_RESULT_BYTES:
             raise too_large(MAX_RESULT_BYTES, len(raw))
-    try:
-        data: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise problem(web.HTTPBadRequest, "body is not valid JSON") from error
+    data = json_body(raw)
     try:
         return PostedResult.model_validate(data)
     except ValidationError as error:
