@@ -15,6 +15,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import jwt
 import requests
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
@@ -89,6 +90,8 @@ class PooledBotFrameworkAuthentication(BotFrameworkAuthentication):
         self._token_clients: dict[str, UserTokenClient] = {}
 
     async def authenticate_request(self, activity, auth_header: str) -> AuthenticateRequestResult:
+        if auth_header.strip():
+            refuse_unexpected_token(auth_header)
         result = await self._inner.authenticate_request(activity, auth_header)
         if result.connector_factory is not None:
             app_id = _app_id(result.claims_identity)
@@ -124,6 +127,34 @@ class PooledBotFrameworkAuthentication(BotFrameworkAuthentication):
 
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
         return await self._inner.authenticate_channel_request(auth_header)
+
+
+class TokenRefusedError(PermissionError):
+    """The bearer token is refused before any network I/O."""
+
+
+#: what Microsoft's channels sign with; the SDK verifies with RS256 only, too
+ALLOWED_TOKEN_ALGORITHMS = frozenset({"RS256"})
+MAX_TOKEN_CHARS = 16 * 1024
+
+
+def refuse_unexpected_token(auth_header: str) -> None:
+    """A token that cannot be one of the channel's is refused here, before the SDK would fetch
+    Microsoft's signing keys for it (``alg=none`` or HS256 claiming Microsoft's issuer used
+    to make the bot call out and answer 503)."""
+    scheme, _, token = auth_header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
+        raise TokenRefusedError("not a bearer token")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise TokenRefusedError("not a JWT") from error
+    if header.get("alg") not in ALLOWED_TOKEN_ALGORITHMS:
+        raise TokenRefusedError("signing algorithm not allowed")
+    key_id = header.get("kid")
+    if not isinstance(key_id, str) or not key_id or len(key_id) > 256:
+        raise TokenRefusedError("no key id")
 
 
 def _app_id(identity: ClaimsIdentity | None) -> str:

@@ -520,6 +520,61 @@ async def test_with_credentials_a_token_with_an_unknown_key_id_is_401(
     assert_refused(status, body, connector)
 
 
+def unsigned_token(client: TeamsClient, algorithm: str, **header: Any) -> dict[str, str]:
+    """A token that claims Microsoft's issuer but is not signed with one of its keys."""
+    now = int(time.time())
+    claims = {
+        "iss": "https://api.botframework.com",
+        "aud": APP_ID,
+        "serviceurl": client.connector.service_url,
+        "nbf": now - 60,
+        "exp": now + 3600,
+    }
+    if algorithm == "none":
+        token = jwt.encode(claims, None, algorithm="none", headers=header)
+    else:
+        token = jwt.encode(claims, "s" * 64, algorithm=algorithm, headers=header)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "header"),
+    [
+        pytest.param("none", {"kid": "channel-key-1"}, id="alg-none"),
+        pytest.param("HS256", {"kid": "channel-key-1"}, id="hs256"),
+        pytest.param("HS512", {"kid": "channel-key-1"}, id="hs512"),
+        pytest.param("HS256", {}, id="hs256-no-kid"),
+    ],
+)
+async def test_with_credentials_a_token_with_another_algorithm_is_401_without_calling_out(
+    auth_client: TeamsClient,
+    connector: LocalConnector,
+    identity_provider: IdentityProvider,
+    network: NetworkSpy,
+    algorithm: str,
+    header: dict[str, str],
+) -> None:
+    status, body = await post_bounded(auth_client, unsigned_token(auth_client, algorithm, **header))
+    assert_refused(status, body, connector)
+    assert identity_provider.fetches == []  # the signing keys were not even asked for
+    assert network.outside() == []
+
+
+async def test_with_credentials_an_rs256_token_without_key_id_is_401_without_calling_out(
+    auth_client: TeamsClient,
+    connector: LocalConnector,
+    identity_provider: IdentityProvider,
+    network: NetworkSpy,
+) -> None:
+    now = int(time.time())
+    claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now + 3600}
+    token = jwt.encode(claims, identity_provider.key, algorithm="RS256")
+    status, body = await post_bounded(auth_client, {"Authorization": f"Bearer {token}"})
+    assert_refused(status, body, connector)
+    assert identity_provider.fetches == []
+    assert network.outside() == []
+
+
 async def test_with_credentials_unreachable_identity_provider_is_a_clean_error(
     auth_client: TeamsClient, connector: LocalConnector, network: NetworkSpy
 ) -> None:
