@@ -11,10 +11,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.config import ConfigurationError, Settings
+from bot.service_logging import configure_logging
 
 
 def serve(settings: Settings) -> int:
     from bot.app import create_app
+    from bot.service_logging import RouteAccessLogger
 
     try:
         app = create_app(settings)
@@ -23,14 +25,18 @@ def serve(settings: Settings) -> int:
         return 2
     mode = "local mode (no credentials)" if settings.local_mode else "authenticated"
     logging.getLogger("bot").info("starting in %s on %s:%s", mode, settings.host, settings.port)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=RouteAccessLogger,
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     argv = sys.argv[1:] if argv is None else argv
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("serve", argv)
     if command == "chat":

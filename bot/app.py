@@ -36,6 +36,7 @@ from bot.records import ConsentLog, Dropouts, Handoffs, Profiles
 from bot.reminder_delivery import ReminderDelivery
 from bot.reminders import Reminders, ReminderScheduler
 from bot.request_checks import json_errors, problem, read_activity
+from bot.service_logging import quiet_malformed_requests
 from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
 from bot.storage.bot_state import DocumentStateStorage
 from bot.teams_notifier import TeamsNotifier
@@ -173,6 +174,7 @@ def build_service(
 
 def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Application:
     settings.check()
+    quiet_malformed_requests()
     app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[json_errors])
     app[SETTINGS] = settings
     app[STORE] = open_document_store(settings.storage_url, settings)

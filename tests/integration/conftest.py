@@ -18,6 +18,7 @@ from bot.app import create_app
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
 from bot.notify import Notifier
+from bot.service_logging import RouteAccessLogger
 from bot.teams_activity import PersonalChat
 from cards.reading import card_actions, card_texts
 from tests.support.journey import CollectingNotifier, settings_for_tests
@@ -78,7 +79,7 @@ async def start_bot() -> AsyncIterator[StartBot]:
 
     async def start(settings: Settings, notifier: Notifier | None = None) -> RunningBot:
         app = create_app(settings, notifier)
-        server = TestServer(app, host="127.0.0.1")
+        server = TestServer(app, host="127.0.0.1", access_log_class=RouteAccessLogger)
         await server.start_server()
         running = RunningBot(app, server)
         started.append(running)

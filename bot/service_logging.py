@@ -1,0 +1,73 @@
+"""What the service writes to its log: no tokens, no personal data, no noise anyone can cause.
+
+* The access log names the *route* a request matched (``GET /techcheck/{token}``), never the
+  path itself: paths can carry tokens (the tech-check link). No query string, no referrer (it
+  can carry the page's URL), no user agent and no client address (personal data).
+* aiohttp logs a full traceback at ERROR for every malformed HTTP request (a bad
+  ``Content-Length``, too many headers). Anyone can send those; they become one line at INFO.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import BaseRequest, Request, StreamResponse
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+UNMATCHED = "(no route)"
+
+
+class RouteAccessLogger(AbstractAccessLogger):
+    """``POST /api/messages 201 116B 3.2ms`` — the route's pattern, not the requested path."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %d %dB %.1fms",
+            request.method,
+            route_of(request),
+            response.status,
+            response.body_length,
+            time * 1000,
+        )
+
+
+def route_of(request: BaseRequest) -> str:
+    if not isinstance(request, Request):
+        return UNMATCHED
+    try:
+        resource = request.match_info.route.resource
+    except AssertionError:  # a request that could not be parsed never reached the router
+        return UNMATCHED
+    return resource.canonical if resource is not None else UNMATCHED
+
+
+class MalformedRequestsInOneLine(logging.Filter):
+    """Turns aiohttp's traceback for an unparsable request into one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg = "malformed HTTP request refused (%s %s)"
+            record.args = (error.code, type(error).__name__)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno = logging.INFO
+            record.levelname = logging.getLevelName(logging.INFO)
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    quiet_malformed_requests()
+
+
+def quiet_malformed_requests() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequestsInOneLine) for f in server_log.filters):
+        server_log.addFilter(MalformedRequestsInOneLine())
