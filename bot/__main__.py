@@ -13,25 +13,36 @@ from pydantic import ValidationError
 from bot.config import ConfigurationError, Settings
 from bot.service_logging import configure_logging
 
+EXIT_CONFIGURATION = 2
+EXIT_STORAGE_UNAVAILABLE = 3
+
 
 def serve(settings: Settings) -> int:
+    """Run until stopped. Storage that cannot be used at start-up (a read-only or broken
+    SQLite file, Cosmos DB not answering) ends the process with one line and exit code 3,
+    before it listens: a supervisor sees the failure and restarts it later."""
     from bot.app import create_app
     from bot.service_logging import RouteAccessLogger
+    from bot.storage import StoreUnavailableError
 
     try:
         app = create_app(settings)
     except ConfigurationError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIGURATION
     mode = "local mode (no credentials)" if settings.local_mode else "authenticated"
     logging.getLogger("bot").info("starting in %s on %s:%s", mode, settings.host, settings.port)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log_class=RouteAccessLogger,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log_class=RouteAccessLogger,
+        )
+    except StoreUnavailableError as error:
+        print(f"Storage unavailable, not starting: {error}", file=sys.stderr)
+        return EXIT_STORAGE_UNAVAILABLE
     return 0
 
 

@@ -217,9 +217,16 @@ async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Storage must answer before the service listens: ``StoreUnavailableError`` otherwise
+    (``python -m bot`` then exits with one line; see ``bot/__main__.py``)."""
     store, forms = app[STORE], app[FORMS]
     await store.open()
-    await forms.open()
+    try:
+        await store.ping()
+        await forms.open()
+    except BaseException:
+        await store.close()
+        raise
     purged = await store.purge_expired()
     log.info("storage open (%d expired documents purged)", purged)
     yield

@@ -5,6 +5,9 @@
   can carry the page's URL), no user agent and no client address (personal data).
 * aiohttp logs a full traceback at ERROR for every malformed HTTP request (a bad
   ``Content-Length``, too many headers). Anyone can send those; they become one line at INFO.
+* Libraries that log request URLs or SQL with its parameters at INFO or DEBUG (the Azure SDKs'
+  HTTP logging policy: every Cosmos DB item URL, which carries record keys; aiosqlite: every
+  statement with its values) are held at WARNING, whatever the service's own level.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from aiohttp.web import BaseRequest, Request, StreamResponse
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 UNMATCHED = "(no route)"
+QUIET_LIBRARIES = ("azure", "aiosqlite", "msal", "urllib3")
 
 
 class RouteAccessLogger(AbstractAccessLogger):
@@ -64,6 +68,8 @@ class MalformedRequestsInOneLine(logging.Filter):
 
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
     quiet_malformed_requests()
 
 

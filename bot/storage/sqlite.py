@@ -2,11 +2,18 @@
 
 Append-only kinds are protected by triggers in the database itself, so no code path (nor a
 hand-written SQL statement) can rewrite a consent event.
+
+The database file and its folder are private (``private_files.py``). The store remembers which
+file it opened: if that file is deleted or replaced while the service runs (an open SQLite
+handle would go on writing into a file nobody will ever see again), every call — and so
+``/readyz`` and every turn — fails with ``StoreUnavailableError`` instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sqlite3
 import time
 import uuid
@@ -22,6 +29,7 @@ from bot.storage.documents import (
     JsonObject,
     StoreUnavailableError,
 )
+from bot.storage.private_files import FILE_MODE, ensure_private_file, ensure_private_folder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -45,33 +53,67 @@ WHEN OLD.kind = '{kind}' BEGIN SELECT RAISE(ABORT, 'append-only: {kind}'); END;
 """
 
 LIVE = "(expires_at IS NULL OR expires_at > ?)"
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
 class SqliteDocumentStore(DocumentStore):
     def __init__(self, path: Path | str) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     async def open(self) -> None:
-        if isinstance(self._path, Path):
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(str(self._path), isolation_level=None)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA busy_timeout=5000")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._db.executescript(SCHEMA)
-        for kind in sorted(self.APPEND_ONLY_KINDS):
-            await self._db.executescript(APPEND_ONLY_TRIGGERS.format(kind=kind))
+        """Open (and create) the database; ``StoreUnavailableError`` if it cannot be used."""
+        try:
+            if isinstance(self._path, Path):
+                await asyncio.to_thread(self._prepare_files, self._path)
+            self._db = await aiosqlite.connect(str(self._path), isolation_level=None)
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._db.executescript(SCHEMA)
+            for kind in sorted(self.APPEND_ONLY_KINDS):
+                await self._db.executescript(APPEND_ONLY_TRIGGERS.format(kind=kind))
+            if isinstance(self._path, Path):
+                await asyncio.to_thread(self._protect_companions, self._path)
+                self._file = _identity(self._path)
+        except (OSError, sqlite3.Error) as error:
+            await self.close()  # else aiosqlite's thread keeps the process alive
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            raise StoreUnavailableError(
+                f"cannot use the SQLite database {self._path} ({reason})"
+            ) from error
+
+    @staticmethod
+    def _prepare_files(path: Path) -> None:
+        ensure_private_folder(path.parent)
+        ensure_private_file(path)
+
+    @staticmethod
+    def _protect_companions(path: Path) -> None:
+        """SQLite creates ``-wal`` and ``-shm`` with the database file's mode; older
+        installations may still have looser ones."""
+        for suffix in COMPANION_SUFFIXES:
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                os.chmod(companion, FILE_MODE)
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        db, self._db, self._file = self._db, None, None
+        if db is not None:
+            await db.close()
 
     @property
     def db(self) -> aiosqlite.Connection:
         if self._db is None:
             raise StoreUnavailableError("storage is not open")
+        if self._file is not None and isinstance(self._path, Path):
+            try:
+                still_there = _identity(self._path) == self._file
+            except OSError:
+                still_there = False
+            if not still_there:
+                raise StoreUnavailableError(f"the database file {self._path} is gone")
         return self._db
 
     async def ping(self) -> None:
@@ -182,6 +224,11 @@ class SqliteDocumentStore(DocumentStore):
     def _refuse_append_only(self, kind: str) -> None:
         if kind in self.APPEND_ONLY_KINDS:
             raise AppendOnlyError(f"{kind} records are append-only")
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
 
 
 def _new_etag() -> str:
