@@ -13,9 +13,12 @@ import shutil
 from pathlib import Path
 from typing import Protocol
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient
+
+from bot.storage import StoreUnavailableError
+from bot.storage.private_files import FILE_MODE, ensure_private_folder
 
 
 class FormStorage(Protocol):
@@ -37,7 +40,12 @@ class LocalFormStorage:
         self._root = root
 
     async def open(self) -> None:
-        await asyncio.to_thread(self._root.mkdir, parents=True, exist_ok=True, mode=0o700)
+        try:
+            await asyncio.to_thread(ensure_private_folder, self._root)
+        except OSError as error:
+            raise StoreUnavailableError(
+                f"cannot use the upload folder {self._root} ({error.strerror})"
+            ) from error
 
     async def close(self) -> None:
         return None
@@ -54,8 +62,9 @@ class LocalFormStorage:
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        ensure_private_folder(path.parent)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(descriptor, FILE_MODE)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
 
@@ -87,8 +96,13 @@ class BlobFormStorage:
         return cls(BlobServiceClient(account_url, credential=DefaultAzureCredential()), container)
 
     async def open(self) -> None:
-        with contextlib.suppress(ResourceExistsError):
-            await self._container.create_container()  # private: no public access level
+        try:
+            with contextlib.suppress(ResourceExistsError):
+                await self._container.create_container()  # private: no public access level
+        except AzureError as error:
+            raise StoreUnavailableError(
+                f"the consent-form container cannot be used ({type(error).__name__})"
+            ) from error
 
     async def close(self) -> None:
         await self._service.close()

@@ -134,6 +134,17 @@ def test_a_database_below_a_file_ends_the_service_with_one_line(tmp_path: Path) 
     assert_one_clear_line(finished)
 
 
+def test_an_unusable_upload_folder_ends_the_service_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("x")
+    finished = run_service(
+        f"sqlite:///{tmp_path / 'bot.db'}",
+        tmp_path,
+        BOT_UPLOAD_DIR=str(tmp_path / "not-a-folder" / "uploads"),
+    )
+    assert_one_clear_line(finished)
+    assert "upload folder" in finished.stderr
+
+
 @pytest.fixture
 def read_only_database(tmp_path: Path) -> Iterator[Path]:
     """A database nobody may write to — even root (the tests run as root): immutable."""
