@@ -16,6 +16,7 @@ from bot.records import ConsentStatus, Handoff, HandoffStatus
 from bot.scheduling import format_windows
 from bot.techcheck_page.summary import measured_brief
 from bot.timefmt import BERLIN, format_local
+from cards.markdown import literal
 from dialogs.question import card_message
 
 STAGE_ORDER = [
@@ -52,7 +53,7 @@ def handoff_card(
             consent = f"{consent} ({handoff.receipt_id})"
         facts.append((t("counsellor.fact.consent"), consent))
     if handoff.phone:
-        facts.append((t("counsellor.fact.phone"), handoff.phone))
+        facts.append((t("counsellor.fact.phone"), literal(handoff.phone)))
     if handoff.meeting:
         facts.append((t("counsellor.fact.meeting"), meeting_time(t, handoff.meeting)))
     if handoff.phone_offer:
@@ -71,7 +72,7 @@ def handoff_card(
     status = t(f"counsellor.status.{handoff.status}")
     title = t(
         f"counsellor.card.title.{handoff.purpose}",
-        name=handoff.client_name or t("counsellor.card.unnamed"),
+        name=client_name(t, handoff.client_name),
     )
     start = _suggested_start(handoff, today or datetime.now(BERLIN).date())
     is_open = handoff.status in OPEN
@@ -115,6 +116,11 @@ def handoff_card(
             "fallback": "\n".join([title, status, *(f"{n}: {v}" for n, v in facts), *notes]),
         },
     )
+
+
+def client_name(t: Translator, name: str) -> str:
+    """The client's display name (chosen by the client) as literal Markdown text."""
+    return literal(name) or t("counsellor.card.unnamed")
 
 
 def tech_summary(t: Translator, tech: dict[str, Any]) -> str:
@@ -224,7 +230,7 @@ def overview_card(t: Translator, entries: list[CaseloadEntry]) -> Activity:
                     "heading": f"{t(f'overview.stage.{stage}')} ({len(members)})",
                     "entries": [
                         {
-                            "name": entry.client_name or t("counsellor.card.unnamed"),
+                            "name": client_name(t, entry.client_name),
                             "detail": _overview_detail(t, entry),
                         }
                         for entry in members

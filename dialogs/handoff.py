@@ -13,6 +13,7 @@ from bot.notify import HandoffEvent
 from bot.proactive import reference_to_dict
 from bot.records import Handoff
 from bot.scheduling import format_windows
+from cards.markdown import literal
 from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
 from dialogs.question import card_message
 from dialogs.services import JourneyServices
@@ -96,7 +97,7 @@ def _summary(context: TurnContext, handoff: Handoff) -> Activity:
         if handoff.receipt_id:
             facts.append((t("summary.receipt"), handoff.receipt_id))
     if handoff.phone:
-        facts.append((t("summary.phone"), handoff.phone))
+        facts.append((t("summary.phone"), literal(handoff.phone)))
     title = t(f"summary.title.{handoff.purpose}")
     next_steps = t(f"summary.next.{handoff.purpose}.{handoff.consultation_type}")
     return card_message(
