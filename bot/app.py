@@ -41,7 +41,7 @@ from bot.storage import DocumentStore, StoreUnavailableError, open_document_stor
 from bot.storage.bot_state import DocumentStateStorage
 from bot.teams_notifier import TeamsNotifier
 from bot.techcheck_page.routes import add_techcheck_routes
-from bot.uploads import ConsentForms
+from bot.uploads import ConsentForms, FetchRules
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
 from dialogs.journey import JourneyDialog
@@ -136,7 +136,7 @@ def build_service(
         handoffs=handoffs,
         profiles=Profiles(store),
         dropouts=Dropouts(store),
-        forms=ConsentForms(forms, settings.max_upload_bytes),
+        forms=ConsentForms(forms, settings.max_upload_bytes, FetchRules.from_settings(settings)),
         notifier=notifier,
         invitations=invitations,
         directory=directory,

@@ -4,8 +4,10 @@ The bot sends every reply by HTTP to the ``serviceUrl`` of the incoming activity
 ``serviceUrl`` at a :class:`LocalConnector` lets tests and the terminal chat see exactly what the
 bot sends, without Microsoft Teams or any network access.
 
-Only the Bot Connector REST routes the bot uses are implemented (``/v3/conversations/...``);
-anything else answers 404 like the real service. Rejected requests are not part of ``calls``.
+Only the Bot Connector REST routes the bot uses are implemented (``/v3/conversations/...``,
+and ``/v3/attachments/{id}/views/original`` for pictures pasted into the chat, which — as in
+Teams — are served only to a request with a bearer token); anything else answers 404 like the
+real service. Rejected requests are not part of ``calls``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ JsonDict = dict[str, Any]
 CallListener = Callable[["ConnectorCall"], None]
 
 _CONVERSATIONS = "/v3/conversations"
+_ATTACHMENTS = "/v3/attachments"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +36,9 @@ class ConnectorCall:
     """One request the connector accepted.
 
     ``kind`` is ``send``, ``reply``, ``update``, ``delete``, ``create_conversation``,
-    ``get_member`` or ``list_members``. ``activity_id`` is the id the connector assigned (POST)
-    or the id addressed in the path (PUT/DELETE); ``reply_to_id`` is set for replies
+    ``get_member``, ``list_members`` or ``attachment``. ``activity_id`` is the id the connector
+    assigned (POST) or the id addressed in the path (PUT/DELETE, the attachment's id for
+    ``attachment``); ``reply_to_id`` is set for replies
     (``POST .../activities/{replyToId}``). Header names are lower-cased.
     """
 
@@ -60,6 +64,7 @@ class _Failure:
 class _State:
     calls: list[ConnectorCall] = field(default_factory=list)
     members: dict[str, list[JsonDict]] = field(default_factory=dict)
+    attachments: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     failures: list[_Failure] = field(default_factory=list)
 
 
@@ -154,6 +159,12 @@ class LocalConnector:
         if not isinstance(member.get("id"), str) or not member["id"]:
             raise ValueError("member needs a non-empty 'id'")
         self._state.members.setdefault(conversation_id, []).append(dict(member))
+
+    def add_attachment(self, data: bytes, content_type: str = "image/png") -> str:
+        """Keep a pasted picture; returns its ``contentUrl`` (served with a bearer token only)."""
+        attachment_id = f"0-weu-d1-{_new_id()}"
+        self._state.attachments[attachment_id] = (data, content_type)
+        return f"{self.service_url}{_ATTACHMENTS[1:]}/{attachment_id}/views/original"
 
     def fail_next(
         self,
@@ -281,6 +292,14 @@ class LocalConnector:
         if kind == "delete":
             await self._record(call(path_id))
             return web.Response(status=200)
+        if kind == "attachment":
+            stored = self._state.attachments.get(path_id or "")
+            if stored is None:
+                return _error(404, "NotFound", "No such attachment")
+            if not headers.get("authorization", "").startswith("Bearer "):
+                return _error(401, "Unauthorized", "Attachments are served to the bot only")
+            await self._record(call(path_id))
+            return web.Response(body=stored[0], content_type=stored[1])
 
         body = await _read_json_object(request)
         if isinstance(body, web.Response):
@@ -346,6 +365,11 @@ def _match(method: str, path: str) -> tuple[str, str | None, str | None] | None:
     """Map a request to ``(kind, conversation_id, id_in_path)`` or ``None`` for unknown routes."""
     if path == _CONVERSATIONS:
         return ("create_conversation", None, None) if method == "POST" else None
+    if method == "GET" and path.startswith(_ATTACHMENTS + "/"):
+        match path[len(_ATTACHMENTS) + 1 :].split("/"):
+            case [attachment_id, "views", "original"] if attachment_id:
+                return "attachment", None, attachment_id
+        return None
     if not path.startswith(_CONVERSATIONS + "/"):
         return None
     parts = path[len(_CONVERSATIONS) + 1 :].split("/")

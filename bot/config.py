@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("BOT_MAX_UPLOAD_BYTES", "max_upload_bytes"),
     )
+    download_hosts: str = Field(
+        ".sharepoint.com",
+        validation_alias=AliasChoices("ATTACHMENT_DOWNLOAD_HOSTS", "download_hosts"),
+    )
+    token_hosts: str = Field(
+        "", validation_alias=AliasChoices("ATTACHMENT_TOKEN_HOSTS", "token_hosts")
+    )
     default_locale: Literal["de", "en"] = Field(
         "de", validation_alias=AliasChoices("BOT_DEFAULT_LOCALE", "default_locale")
     )

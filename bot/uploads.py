@@ -1,5 +1,7 @@
 """Photos and scans of signed consent forms: fetched from Teams, checked, kept privately.
 
+Where a file may be fetched from, and whether the bot's token goes along, is ``FetchRules``.
+
 Only JPEG, PNG and PDF are accepted, recognised by their first bytes (not by the name or the
 declared type), and only up to a size limit. Where the files live is a separate concern
 (``bot/form_storage.py``): a private local folder in embedded mode, a private Azure Blob
@@ -9,12 +11,25 @@ container in production. The consent event keeps only the reference and the SHA-
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import aiohttp
+from yarl import URL
 
+from bot.config import Settings, is_loopback
 from bot.form_storage import FormStorage
+from bot.safe_fetch import (
+    Destination,
+    FetchFailedError,
+    FetchRefusedError,
+    TooLargeError,
+    fetch,
+    origin_of,
+)
+
+log = logging.getLogger(__name__)
 
 SIGNATURES = {
     b"\xff\xd8\xff": ("image/jpeg", "jpg"),
@@ -56,37 +71,100 @@ def client_folder(client_id: str) -> str:
     return hashlib.sha256(client_id.encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class FetchRules:
+    """Where consent forms may be fetched from (``SECURITY.md``, "Attachments").
+
+    * A picture pasted into the chat lies with the channel and is served only with the bot's
+      token: it is fetched only from the origin of the activity's ``serviceUrl`` (vouched for
+      by the channel's signed token) or from an exactly listed host — never by a suffix such
+      as ``*.trafficmanager.net``, which anyone can register.
+    * A file sent with Teams' file card carries a pre-authorised ``downloadUrl`` on SharePoint
+      or OneDrive: fetched over https from ``download_hosts`` only, without the bot's token.
+    * Outside local mode nothing private, loopback or link-local is reached (``safe_fetch``).
+    """
+
+    download_hosts: tuple[str, ...] = (".sharepoint.com",)
+    token_hosts: frozenset[str] = frozenset()
+    local_mode: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchRules:
+        return cls(
+            download_hosts=tuple(h.lower() for h in settings.split(settings.download_hosts)),
+            token_hosts=frozenset(h.lower() for h in settings.split(settings.token_hosts)),
+            local_mode=settings.local_mode,
+        )
+
+    def is_download_host(self, url: URL) -> bool:
+        host = (url.host or "").lower().rstrip(".")
+        if self.local_mode and is_loopback(host):
+            return True  # local development: files come from the machine itself
+        return any(
+            host.endswith(entry) if entry.startswith(".") else host == entry
+            for entry in self.download_hosts
+        )
+
+    def may_carry_token(self, url: URL, channel: URL) -> bool:
+        if origin_of(url) == origin_of(channel):
+            return True
+        return url.scheme == "https" and (url.host or "").lower() in self.token_hosts
+
+
+TokenSource = Callable[[], Awaitable[str | None]]
+
+
 class ConsentForms:
-    def __init__(self, storage: FormStorage, max_bytes: int, timeout_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        storage: FormStorage,
+        max_bytes: int,
+        rules: FetchRules | None = None,
+        timeout_seconds: float = 20.0,
+    ) -> None:
         self._storage = storage
         self._max_bytes = max_bytes
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._rules = rules or FetchRules()
+        self._timeout = timeout_seconds
 
     @property
     def max_bytes(self) -> int:
         return self._max_bytes
 
-    async def fetch(self, url: str, access_token: str | None = None) -> bytes:
-        """Download with a hard size cap; the first bytes past the cap abort the transfer."""
-        if not url.lower().startswith(("https://", "http://")):
+    async def fetch_from_channel(self, url: str, service_url: str, token: TokenSource) -> bytes:
+        """A picture pasted into the chat (``contentUrl``), with the bot's token if the URL is
+        the channel's; any other URL is refused before a token is even fetched."""
+        target, channel = URL(url), URL(service_url)
+        if not target.is_absolute() or not self._rules.may_carry_token(target, channel):
+            log.info("refused a file outside the channel's service URL")
             raise UploadError(UploadProblem.UNREADABLE)
-        headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+        destination = Destination(
+            allows=lambda _: True,
+            token=await token(),
+            token_origin=origin_of(target),
+            trusted_origin=origin_of(channel),
+            allow_private_networks=self._rules.local_mode,
+        )
+        return await self._fetch(url, destination)
+
+    async def fetch_download(self, url: str) -> bytes:
+        """A file from Teams' file card (``downloadUrl``): allowed hosts only, no token."""
+        destination = Destination(
+            allows=self._rules.is_download_host, allow_private_networks=self._rules.local_mode
+        )
+        return await self._fetch(url, destination)
+
+    async def _fetch(self, url: str, destination: Destination) -> bytes:
         try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout) as session,
-                session.get(url, headers=headers, max_redirects=3) as response,
-            ):
-                if response.status != 200:
-                    raise UploadError(UploadProblem.UNREADABLE)
-                if (response.content_length or 0) > self._max_bytes:
-                    raise UploadError(UploadProblem.TOO_LARGE)
-                data = bytearray()
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    data.extend(chunk)
-                    if len(data) > self._max_bytes:
-                        raise UploadError(UploadProblem.TOO_LARGE)
-                return bytes(data)
-        except (aiohttp.ClientError, TimeoutError) as error:
+            return await fetch(
+                url, destination, max_bytes=self._max_bytes, timeout_seconds=self._timeout
+            )
+        except TooLargeError as error:
+            raise UploadError(UploadProblem.TOO_LARGE) from error
+        except FetchRefusedError as error:
+            log.info("refused to fetch a file: %s", error)
+            raise UploadError(UploadProblem.UNREADABLE) from error
+        except FetchFailedError as error:
             raise UploadError(UploadProblem.UNREADABLE) from error
 
     async def save(self, client_id: str, data: bytes) -> StoredForm:

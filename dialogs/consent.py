@@ -129,12 +129,16 @@ async def receive_form(
 ) -> dict[str, Any] | Reprompt:
     """Fetch, check and store the first uploaded file; a ``Reprompt`` says what was wrong."""
     attachment = _uploaded(context.activity.attachments)[0]
-    if attachment.content_type == TEAMS_FILE_INFO:
-        url, token = (attachment.content or {}).get("downloadUrl", ""), None
-    else:
-        url, token = attachment.content_url or "", await _bot_token(context)
     try:
-        data = await services.forms.fetch(url, token)
+        if attachment.content_type == TEAMS_FILE_INFO:
+            content = attachment.content if isinstance(attachment.content, dict) else {}
+            data = await services.forms.fetch_download(str(content.get("downloadUrl") or ""))
+        else:
+            data = await services.forms.fetch_from_channel(
+                attachment.content_url or "",
+                context.activity.service_url or "",
+                lambda: _bot_token(context),
+            )
         stored = await services.forms.save(client_of(context).client_id, data)
     except UploadError as error:
         return Reprompt(f"consent.upload.problem.{error.problem}")
@@ -142,7 +146,8 @@ async def receive_form(
 
 
 async def _bot_token(context: TurnContext) -> str | None:
-    """Teams serves pasted pictures only to the bot itself, with its own token."""
+    """Teams serves pasted pictures only to the bot itself, with its own token (asked for only
+    once the URL is known to be the channel's)."""
     client = context.turn_state.get(context.adapter.BOT_CONNECTOR_CLIENT_KEY)
     credentials = getattr(getattr(client, "config", None), "credentials", None)
     if not getattr(credentials, "microsoft_app_id", None):

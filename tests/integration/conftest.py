@@ -123,6 +123,8 @@ class TeamsClient:
         self.conversation_id = f"a:1{uuid.uuid5(uuid.NAMESPACE_URL, aad_object_id).hex}"
         self.replies: list[JsonDict] = []
         self.posted: list[Any] = []
+        #: sent with every post (e.g. the channel's Authorization header)
+        self.headers: dict[str, str] = {}
         self._consumed = 0
 
     # --- building and posting activities -------------------------------------------------
@@ -152,7 +154,7 @@ class TeamsClient:
         """POST a JSON body to /api/messages; returns the status and the parsed answer."""
         self.posted.append(body)
         async with self.http.post(
-            self.bot.url("/api/messages"), json=body, headers=headers
+            self.bot.url("/api/messages"), json=body, headers={**self.headers, **(headers or {})}
         ) as response:
             text = await response.text()
             return response.status, _parse(text)

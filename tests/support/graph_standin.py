@@ -108,8 +108,10 @@ class TlsFiles:
         return context
 
 
-def make_tls(directory: Path) -> TlsFiles:
-    """A throw-away CA and a server certificate for 127.0.0.1 and localhost signed by it."""
+def make_tls(
+    directory: Path, ips: tuple[str, ...] = ("127.0.0.1",), names: tuple[str, ...] = ("localhost",)
+) -> TlsFiles:
+    """A throw-away CA and a server certificate for ``ips`` and ``names`` signed by it."""
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -151,7 +153,8 @@ def make_tls(directory: Path) -> TlsFiles:
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+                + [x509.DNSName(name) for name in names]
             ),
             critical=False,
         )

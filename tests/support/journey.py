@@ -63,6 +63,7 @@ class Chat:
         store: DocumentStore,
         user_id: str = "aad-client-1",
         locale: str = "de-DE",
+        service_url: str = "https://smba.example.test/",
     ) -> None:
         self.notifier = CollectingNotifier()
         self.user_id = user_id
@@ -71,7 +72,7 @@ class Chat:
             None,
             Activity(
                 channel_id="msteams",
-                service_url="https://smba.example.test/",
+                service_url=service_url,
                 from_property=ChannelAccount(
                     id=f"29:{user_id}", name="Erika Muster", aad_object_id=user_id
                 ),

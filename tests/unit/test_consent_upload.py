@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from botbuilder.schema import Attachment
 
+from bot.config import Settings
 from bot.records import ConsentLog
 from bot.storage import DocumentStore
 from tests.support.journey import Chat
@@ -42,6 +43,12 @@ async def files() -> AsyncIterator[TestServer]:
     await server.start_server()
     yield server
     await server.close()
+
+
+@pytest.fixture
+def chat(settings: Settings, store: DocumentStore, files: TestServer) -> Chat:
+    """The files server plays the channel: pasted pictures lie at its service URL."""
+    return Chat(settings, store, service_url=str(files.make_url("/")))
 
 
 def picture(server: TestServer, path: str) -> Attachment:
