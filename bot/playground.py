@@ -6,6 +6,11 @@ until it answers ``/healthz``, starts the Playground pointed at it and stops bot
 Ctrl-C or SIGTERM — or as soon as one of them exits. The bot runs in local mode (loopback
 only, no credentials) because the Playground sends no tokens. The helpers are also used by
 the browser tests in ``tests/e2e``.
+
+Everything listens on loopback only. The bot gets ``HOST=127.0.0.1``; the Playground's CLI
+has no host option and would bind its port on all interfaces, so node preloads
+``playground_loopback.cjs`` (next to this file) into it, which moves every TCP listen to
+``127.0.0.1``. ``NODE_OPTIONS`` carries the preload into any node process it starts.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import IO, Any
 __all__ = [
     "DEFAULT_BOT_PORT",
     "DEFAULT_PLAYGROUND_PORT",
+    "LOOPBACK_PRELOAD",
     "PLAYGROUND_CLI",
     "PlaygroundError",
     "bot_url",
@@ -46,6 +52,7 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAYGROUND_CLI = REPO_ROOT / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
+LOOPBACK_PRELOAD = Path(__file__).resolve().parent / "playground_loopback.cjs"
 DEFAULT_BOT_PORT = 3978
 DEFAULT_PLAYGROUND_PORT = 56150
 DEFAULT_LOG_FILE = REPO_ROOT / "devTools" / "m365agentsplayground.log"
@@ -115,6 +122,13 @@ def start_bot(
     )
 
 
+def _node_options_with_preload(node_options: str | None) -> str:
+    """``NODE_OPTIONS`` plus ``--require`` of :data:`LOOPBACK_PRELOAD`, quoted for node."""
+    quoted = str(LOOPBACK_PRELOAD).replace("\\", "\\\\").replace('"', '\\"')
+    preload = f'--require "{quoted}"'
+    return f"{node_options} {preload}" if node_options else preload
+
+
 def start_playground(
     bot_port: int,
     port: int,
@@ -125,8 +139,9 @@ def start_playground(
 ) -> subprocess.Popen[str]:
     """Start the Agents Playground on ``port``, talking to the bot on ``bot_port``.
 
-    Its own log goes to ``log_file``. Stdout is a pipe: read the port it really listens on
-    with :func:`wait_for_playground_port` (it silently picks another one if ``port`` is busy).
+    It listens on ``127.0.0.1`` only (see :data:`LOOPBACK_PRELOAD`). Its own log goes to
+    ``log_file``. Stdout is a pipe: read the port it really listens on with
+    :func:`wait_for_playground_port` (it silently picks another one if ``port`` is busy).
     """
     node = shutil.which("node")
     if node is None:
@@ -135,12 +150,19 @@ def start_playground(
         raise PlaygroundError(
             f"{PLAYGROUND_CLI} is missing: run `npm ci` in {REPO_ROOT} to install it."
         )
+    if not LOOPBACK_PRELOAD.is_file():  # never start it listening on all interfaces
+        raise PlaygroundError(
+            f"{LOOPBACK_PRELOAD} is missing; it keeps the Playground on loopback."
+        )
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["TEAMSAPPTESTER_BROWSER"] = "none"  # we print the URL; opening a browser fails headless
     env["M365_AGENTS_PLAYGROUND_LOGFILE"] = str(log_file)
+    env["NODE_OPTIONS"] = _node_options_with_preload(env.get("NODE_OPTIONS"))
     command = [
         node,
+        "--require",  # also in NODE_OPTIONS, for node processes the Playground might start
+        str(LOOPBACK_PRELOAD),
         str(PLAYGROUND_CLI),
         "--app-endpoint",
         bot_url(bot_port),
