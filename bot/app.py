@@ -41,6 +41,7 @@ from bot.storage import DocumentStore, StoreUnavailableError, open_document_stor
 from bot.storage.bot_state import DocumentStateStorage
 from bot.teams_notifier import TeamsNotifier
 from bot.techcheck_page.routes import add_techcheck_routes
+from bot.turn_locks import KeyedLocks
 from bot.uploads import ConsentForms, FetchRules
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
@@ -79,6 +80,9 @@ class Service:
     graph: GraphClient | None
     sender: ProactiveSender
     counsellor_cards: Notifier  # refreshes the counsellors' handoff cards
+    #: one turn at a time per conversation — the tech-check result delivery waits its turn too
+    turn_locks: KeyedLocks
+    conversation_state: ConversationState
 
 
 SERVICE = web.AppKey("service", Service)
@@ -158,6 +162,7 @@ def build_service(
     conversation_state = ConversationState(
         DocumentStateStorage(store, ttl_seconds=settings.state_ttl_days * 86400)
     )
+    turn_locks = KeyedLocks()
     bot = VideoberatungBot(
         conversation_state,
         JourneyDialog(services),
@@ -166,9 +171,17 @@ def build_service(
         desk,
         CounsellorRoles(policy, graph),
         default_locale=settings.default_locale,
+        locks=turn_locks,
     )
     return Service(
-        bot, reminders, ReminderDelivery(handoffs, directory, sender), graph, sender, notifier
+        bot,
+        reminders,
+        ReminderDelivery(handoffs, directory, sender),
+        graph,
+        sender,
+        notifier,
+        turn_locks,
+        conversation_state,
     )
 
 
@@ -190,7 +203,14 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     app.router.add_get("/readyz", readyz)
     service = app[SERVICE]
     add_techcheck_routes(
-        app, settings, app[STORE], app[ADAPTER], service.sender, service.counsellor_cards
+        app,
+        settings,
+        app[STORE],
+        app[ADAPTER],
+        service.sender,
+        service.counsellor_cards,
+        service.conversation_state,
+        service.turn_locks,
     )
     return app
 

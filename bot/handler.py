@@ -23,7 +23,7 @@ from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.counsellor_desk import refusal
 from dialogs.journey import JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
-from dialogs.session import SESSION_KEY, Session, texts
+from dialogs.session import SESSION_KEY, Session, take_after_commit, texts
 
 log = logging.getLogger(__name__)
 MAX_TURN_ATTEMPTS = 3
@@ -39,6 +39,7 @@ class VideoberatungBot(ActivityHandler):
         desk: ActivityHandler,
         roles: CounsellorRoles,
         default_locale: str = "de",
+        locks: KeyedLocks | None = None,
     ) -> None:
         self._desk = desk
         self._roles = roles
@@ -50,7 +51,7 @@ class VideoberatungBot(ActivityHandler):
         self._dialogs.add(phone_switch)
         self._commands = commands
         self._default_locale = default_locale
-        self._locks = KeyedLocks()
+        self._locks = locks or KeyedLocks()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Run the turn so that its effects happen exactly once, also across instances.
@@ -91,6 +92,7 @@ class VideoberatungBot(ActivityHandler):
         activity.delivery_mode = DeliveryModes.expect_replies  # the SDK then buffers replies
         turn_context.buffered_reply_activities.clear()
         turn_context.turn_state.pop(STATE_DELETED, None)
+        take_after_commit(turn_context)  # what a lost attempt queued is not done
         try:
             await self._state.load(turn_context, force=reload)
             stored = await self._session.get(turn_context, dict)
@@ -108,6 +110,7 @@ class VideoberatungBot(ActivityHandler):
             return None
         finally:
             activity.delivery_mode = delivery_mode
+        await _run_committed_effects(turn_context)
         replies = list(turn_context.buffered_reply_activities)
         turn_context.buffered_reply_activities.clear()
         return replies
@@ -143,3 +146,13 @@ class VideoberatungBot(ActivityHandler):
         dialog_context = await self._dialogs.create_context(turn_context)
         if dialog_context.active_dialog is None:
             await dialog_context.begin_dialog(JourneyDialog.__name__)
+
+
+async def _run_committed_effects(turn_context: TurnContext) -> None:
+    """The state is committed: what the turn queued with ``after_commit`` happens now. A
+    failure here is logged, not raised: the turn itself stands (it must not run again)."""
+    for effect in take_after_commit(turn_context):
+        try:
+            await effect()
+        except Exception as error:
+            log.warning("an effect after the turn failed: %s", type(error).__name__)

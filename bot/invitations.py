@@ -337,8 +337,13 @@ class Invitations:
         """Part of "Meine Daten löschen": the record of the client's code attempts."""
         await self._store.delete(CODE_ATTEMPTS, client_id, partition=client_id)
 
-    async def redeem(self, code_text: str, client_id: str) -> RedeemResult:
-        """Link ``client_id`` to the counsellor of the code, once; see the class docstring."""
+    async def redeem(
+        self, code_text: str, client_id: str, attempt_id: str | None = None
+    ) -> RedeemResult:
+        """Link ``client_id`` to the counsellor of the code, once; see the class docstring.
+
+        ``attempt_id`` (the message's activity id) makes a turn that runs again count as the
+        same attempt, not as a second one."""
         if not client_id:
             raise ValueError("redeem needs the client id")
         code = normalize_code(code_text)
@@ -348,7 +353,7 @@ class Invitations:
                 return RedeemResult(RedeemStatus.RATE_LIMITED, retry_after=retry_after)
             return RedeemResult(RedeemStatus.MALFORMED)
 
-        reservation = await self._reserve_attempt(client_id)
+        reservation = await self._reserve_attempt(client_id, attempt_id)
         if reservation.attempt_id is None:
             return RedeemResult(RedeemStatus.RATE_LIMITED, retry_after=reservation.retry_after)
         result = await self._redeem(self.invitation_id(code), client_id)
@@ -404,16 +409,18 @@ class Invitations:
         recent = CodeAttempts.from_body(document.body).within(self._now() - self._window)
         return self._retry_after(recent) if len(recent) >= self._max_failed else None
 
-    async def _reserve_attempt(self, client_id: str) -> _Reservation:
+    async def _reserve_attempt(self, client_id: str, attempt_id: str | None) -> _Reservation:
         """Count an attempt before its code is checked, or refuse when the limit is reached."""
         while True:
             document = await self._store.get(CODE_ATTEMPTS, client_id, partition=client_id)
             now = self._now()
             attempts = CodeAttempts() if document is None else CodeAttempts.from_body(document.body)
             recent = attempts.within(now - self._window)
+            if attempt_id is not None and any(a.get("id") == attempt_id for a in recent):
+                return _Reservation(attempt_id, self._max_failed - len(recent))  # counted
             if len(recent) >= self._max_failed:
                 return _Reservation(retry_after=self._retry_after(recent))
-            attempt_id = secrets.token_hex(8)
+            attempt_id = attempt_id or secrets.token_hex(8)
             attempts.attempts = [*recent, {"id": attempt_id, "at": now.isoformat()}]
             if await self._write_attempts(client_id, attempts, document):
                 return _Reservation(attempt_id, self._max_failed - len(attempts.attempts))

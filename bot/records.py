@@ -3,6 +3,12 @@
 Every record is keyed by the client, so one client's data lives in one partition and
 "Meine Daten löschen" can find all of it. Consent events are append-only: the store itself
 refuses to change or delete them.
+
+Writes are idempotent by construction, because a turn may run twice (it lost the race for the
+conversation state, or Teams resent it to another instance): a record's id comes from what
+caused it (the card the client answered, the consent a withdrawal ends), and ``append`` /
+``create`` / ``update`` hand back the stored record and whether this call changed anything —
+so the caller shows what is stored and acts (notifies, counts) only on a real change.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ class ConsentEvent(Record):
     form_ref: str = ""
     form_sha256: str = ""
     actor: str = "client"
+    #: the activity that caused it: a turn that runs again recognises its own event
+    cause: str = ""
     at: str = field(default_factory=lambda: utc_now().isoformat())
 
 
@@ -152,18 +160,20 @@ class ConsentLog:
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
 
-    async def append(self, event: ConsentEvent) -> bool:
-        """Record the event; ``False`` if an event with that id exists (a repeated submit)."""
+    async def append(self, event: ConsentEvent) -> tuple[ConsentEvent, bool]:
+        """Record the event once: the stored event, and ``True`` if this call stored it.
+
+        An event with the same id (the same answer, recorded by a turn that ran before or runs
+        beside this one) stays as it is and is returned instead — with its receipt."""
+        key = f"{event.client_id}:{event.event_id}"
         try:
-            await self._store.create(
-                CONSENT_EVENT,
-                f"{event.client_id}:{event.event_id}",
-                event.to_body(),
-                partition=event.client_id,
-            )
+            await self._store.create(CONSENT_EVENT, key, event.to_body(), partition=event.client_id)
         except ConflictError:
-            return False
-        return True
+            stored = await self._store.get(CONSENT_EVENT, key, partition=event.client_id)
+            if stored is None:  # pragma: no cover - consent events are never deleted
+                raise
+            return ConsentEvent.from_body(stored.body), False
+        return event, True
 
     async def events(self, client_id: str) -> list[ConsentEvent]:
         documents = await self._store.list_partition(CONSENT_EVENT, client_id)
@@ -188,18 +198,21 @@ class Handoffs:
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
 
-    async def create(self, handoff: Handoff) -> bool:
-        """``False`` if this handoff exists already (a repeated submit)."""
-        try:
-            await self._store.create(
-                HANDOFF,
-                _key(handoff.client_id, handoff.handoff_id),
-                handoff.to_body(),
-                partition=handoff.client_id,
-            )
-        except ConflictError:
-            return False
-        return True
+    async def create(self, handoff: Handoff) -> tuple[Handoff, bool]:
+        """The stored handoff, and ``True`` if this call created it (``False``: the same
+        answer created it before — the stored one is returned)."""
+        key = _key(handoff.client_id, handoff.handoff_id)
+        while True:
+            try:
+                await self._store.create(
+                    HANDOFF, key, handoff.to_body(), partition=handoff.client_id
+                )
+            except ConflictError:
+                stored = await self._store.get(HANDOFF, key, partition=handoff.client_id)
+                if stored is None:  # deleted in between ("Meine Daten löschen"): try again
+                    continue
+                return Handoff.from_body(stored.body), False
+            return handoff, True
 
     async def for_client(self, client_id: str) -> list[Handoff]:
         documents = await self._store.list_partition(HANDOFF, client_id)
@@ -211,8 +224,9 @@ class Handoffs:
 
     async def update(
         self, client_id: str, handoff_id: str, change: Callable[[Handoff], bool | None]
-    ) -> Handoff | None:
-        """Apply ``change`` with optimistic concurrency, re-reading on a conflict.
+    ) -> tuple[Handoff | None, bool]:
+        """Apply ``change`` with optimistic concurrency, re-reading on a conflict: the handoff
+        as stored afterwards (``None`` if there is none) and whether this call changed it.
 
         ``change`` returns ``False`` when there is nothing to do (e.g. the action was already
         taken by someone else); then nothing is written.
@@ -221,10 +235,10 @@ class Handoffs:
         while True:
             document = await self._store.get(HANDOFF, key, partition=client_id)
             if document is None:
-                return None
+                return None, False
             handoff = Handoff.from_body(document.body)
             if change(handoff) is False:
-                return handoff
+                return handoff, False
             handoff.updated_at = utc_now().isoformat()
             try:
                 await self._store.replace(
@@ -232,26 +246,34 @@ class Handoffs:
                 )
             except ConflictError:
                 continue
-            return handoff
+            return handoff, True
 
     async def cancel_open(
         self, client_id: str, only_type: str = "", scrub: bool = False
     ) -> list[Handoff]:
-        """Cancel the client's open handoffs (of one consultation type, if given).
+        """Cancel the client's open handoffs (of one consultation type, if given): the ones
+        this call cancelled (a repeated call finds none left to cancel).
 
         ``scrub`` also removes what is no longer needed once nothing will happen: the phone
         number, times, tech-check details and the way to reach the client.
         """
+
+        def cancel(handoff: Handoff) -> bool:
+            if handoff.status not in OPEN_HANDOFF_STATUSES or (
+                only_type and handoff.consultation_type != only_type
+            ):
+                return False
+            if scrub:
+                _cancel_and_scrub(handoff)
+            else:
+                _cancel(handoff)
+            return True
+
         cancelled = []
         for handoff in await self.for_client(client_id):
-            if handoff.status in OPEN_HANDOFF_STATUSES and (
-                not only_type or handoff.consultation_type == only_type
-            ):
-                updated = await self.update(
-                    client_id, handoff.handoff_id, _cancel_and_scrub if scrub else _cancel
-                )
-                if updated is not None:
-                    cancelled.append(updated)
+            updated, changed = await self.update(client_id, handoff.handoff_id, cancel)
+            if updated is not None and changed:
+                cancelled.append(updated)
         return cancelled
 
     async def delete_all(self, client_id: str) -> int:

@@ -95,7 +95,7 @@ class TeamsNotifier:
             stored.cards.update(cards)
             stored.delivery.update(delivery)
 
-        updated = await self._handoffs.update(handoff.client_id, handoff.handoff_id, remember)
+        updated, _ = await self._handoffs.update(handoff.client_id, handoff.handoff_id, remember)
         return updated or handoff
 
     async def _note(self, counsellor_id: str, handoff: Handoff, stage: str, delivery: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -14,3 +14,10 @@ def format_local(moment: str | datetime, locale: str) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return format_datetime(moment, "medium", tzinfo=BERLIN, locale=locale)
+
+
+def format_clock(moment: str | datetime, locale: str) -> str:
+    """The time of day only (``20:15``), for moments within the next hours."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return format_time(moment, "short", tzinfo=BERLIN, locale=locale)

@@ -20,7 +20,7 @@ from bot.records import (
     Handoff,
     new_receipt_id,
 )
-from bot.timefmt import format_local
+from bot.timefmt import format_clock, format_local
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.question import (
@@ -137,7 +137,12 @@ class GlobalCommands:
         t = texts(context)
         handoffs = self._services.handoffs
         handoff = await handoffs.get(client_of(context).client_id, handoff_id)
-        if handoff is None or handoff.phone_offer != "offered" or handoff.status != "requested":
+        answerable = {"offered"} if accepted else {"offered", "declined"}  # saying no twice
+        if (
+            handoff is None
+            or handoff.phone_offer not in answerable
+            or handoff.status != "requested"
+        ):
             await context.send_activity(t("phone_offer.done"))
             return
         if accepted:
@@ -145,11 +150,14 @@ class GlobalCommands:
             await dialog_context.begin_dialog(PhoneSwitchDialog.__name__, {"handoff": handoff_id})
             return
 
-        def decline(stored: Handoff) -> None:
+        def decline(stored: Handoff) -> bool:
+            if stored.phone_offer != "offered":
+                return False
             stored.phone_offer = "declined"
+            return True
 
-        updated = await handoffs.update(handoff.client_id, handoff_id, decline)
-        if updated is not None:
+        updated, changed = await handoffs.update(handoff.client_id, handoff_id, decline)
+        if updated is not None and changed:
             await self._services.notifier.handoff_event(updated, HandoffEvent.PHONE_DECLINED)
         await context.send_activity(t("phone_offer.declined"))
 
@@ -158,7 +166,9 @@ class GlobalCommands:
         context = dialog_context.context
         t = texts(context)
         client = client_of(context)
-        result = await self._services.invitations.redeem(text, client.client_id)
+        result = await self._services.invitations.redeem(
+            text, client.client_id, attempt_id=context.activity.id or None
+        )
         if result.linked:
             counsellor_id = result.counsellor_object_id
 
@@ -171,7 +181,9 @@ class GlobalCommands:
             )
             await context.send_activity(t("invitation.linked"))
         else:
-            await context.send_activity(t(f"invitation.refused.{result.status}"))
+            retry_after = result.retry_after
+            when = format_clock(retry_after, t.locale) if retry_after is not None else ""
+            await context.send_activity(t(f"invitation.refused.{result.status}", time=when))
         if dialog_context.active_dialog is not None:
             await dialog_context.reprompt_dialog()
 
@@ -249,24 +261,39 @@ class GlobalCommands:
             await dialog_context.reprompt_dialog()
 
     async def _withdraw(self, dialog_context: DialogContext) -> None:
+        """Withdraw the consent in force — once: the withdrawal is keyed on the consent it
+        ends, so a turn that runs again (or a second instance) finds it and says the same."""
         context = dialog_context.context
         t = texts(context)
         client = client_of(context)
+        activity_id = context.activity.id or ""
         status, last = await self._services.consents.status(client.client_id)
-        if status not in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION) or last is None:
+        ours = status == ConsentStatus.WITHDRAWN and last is not None and last.cause == activity_id
+        if status == ConsentStatus.WITHDRAWN and last is not None and not ours:
+            when = format_local(last.at, t.locale)
+            await context.send_activity(t("withdraw.already", time=when, receipt=last.receipt_id))
+            await dialog_context.reprompt_dialog()
+            return
+        if last is None or not (
+            ours or status in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION)
+        ):
             await context.send_activity(t("withdraw.nothing"))
             await dialog_context.reprompt_dialog()
             return
-        event = ConsentEvent(
-            event_id=f"withdrawn-{context.activity.id or new_receipt_id()}",
-            client_id=client.client_id,
-            action=ConsentAction.WITHDRAWN,
-            text_version=last.text_version,
-            text_sha256=last.text_sha256,
-            method=last.method,
-            receipt_id=new_receipt_id(),
-        )
-        await self._services.consents.append(event)
+        event = last
+        if not ours:
+            event, _ = await self._services.consents.append(
+                ConsentEvent(
+                    event_id=f"withdrawn-{last.event_id}",
+                    client_id=client.client_id,
+                    action=ConsentAction.WITHDRAWN,
+                    text_version=last.text_version,
+                    text_sha256=last.text_sha256,
+                    method=last.method,
+                    receipt_id=new_receipt_id(),
+                    cause=activity_id,
+                )
+            )
         cancelled = await self._services.handoffs.cancel_open(
             client.client_id, only_type="video", scrub=True
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -30,7 +29,7 @@ from dialogs.question import (
     recognize_choice,
 )
 from dialogs.services import JourneyServices
-from dialogs.session import client_of, session_of, texts
+from dialogs.session import client_of, effect_key, session_of, texts
 
 CONSENT_VERSION = "2026-11"
 CONSENT_PARAGRAPHS = [
@@ -195,7 +194,8 @@ class ConsentDialog(ComponentDialog):
                 form_ref=answer["ref"],
                 form_sha256=answer["sha256"],
             )
-        await self._services.consents.append(event)
+        # The stored event — the same however often this answer arrives — and its receipt.
+        event, _ = await self._services.consents.append(event)
         status = "given" if answer == "agree" else "pending_verification"
         session_of(step.context).answers["consent"] = {
             "status": status,
@@ -209,14 +209,16 @@ class ConsentDialog(ComponentDialog):
         self, step: WaterfallStepContext, action: ConsentAction, **fields: str
     ) -> ConsentEvent:
         t = texts(step.context)
+        # One answer to one card is one event: a double click, a resent message or a turn
+        # that runs again (here or on another instance) finds the event already there.
         return ConsentEvent(
-            # The activity id makes a resent message (Teams retries) record nothing twice.
-            event_id=f"{action}-{step.context.activity.id or secrets.token_hex(8)}",
+            event_id=f"{action}-{effect_key(step.context)}",
             client_id=client_of(step.context).client_id,
             action=action,
             text_version=f"{CONSENT_VERSION}/{t.locale}",
             text_sha256=text_fingerprint(consent_text(t, self._services)),
             receipt_id=new_receipt_id(),
+            cause=step.context.activity.id or "",
             **fields,
         )
 

@@ -138,24 +138,25 @@ class CounsellorDesk(ActivityHandler):
         if start is None or start <= datetime.now(BERLIN):
             return handoff, [t("desk.schedule.invalid")]
         actor = _actor(turn_context)
-        won: list[bool] = []
 
         def claim(stored: Handoff) -> bool:
-            won[:] = [stored.status == HandoffStatus.REQUESTED]
-            if won[0]:
-                stored.status = HandoffStatus.SCHEDULING
-                stored.counsellor_id = stored.counsellor_id or actor
-            return won[0]
+            if stored.status != HandoffStatus.REQUESTED:
+                return False
+            stored.status = HandoffStatus.SCHEDULING
+            stored.counsellor_id = stored.counsellor_id or actor
+            return True
 
-        claimed = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, claim)
-        if claimed is None or not won[0]:
+        claimed, won = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, claim
+        )
+        if claimed is None or not won:
             return claimed or handoff, []  # a second click, or a colleague was quicker
         end = start + timedelta(minutes=self._services.meeting_minutes)
         try:
             meeting = await self._create_meeting(claimed, actor, start, end, t)
         except MeetingError as error:
             log.warning("handoff %s: no meeting (%s)", handoff.handoff_id, type(error).__name__)
-            reverted = await self._services.handoffs.update(
+            reverted, _ = await self._services.handoffs.update(
                 handoff.client_id, handoff.handoff_id, _set_status(HandoffStatus.REQUESTED)
             )
             return reverted or claimed, [t("desk.schedule.failed")]
@@ -164,7 +165,7 @@ class CounsellorDesk(ActivityHandler):
             stored.status = HandoffStatus.SCHEDULED
             stored.meeting = meeting
 
-        scheduled = await self._services.handoffs.update(
+        scheduled, _ = await self._services.handoffs.update(
             handoff.client_id, handoff.handoff_id, booked
         )
         assert scheduled is not None
@@ -214,18 +215,17 @@ class CounsellorDesk(ActivityHandler):
     ) -> tuple[Handoff, list[str]]:
         verified = verb == "consent_verified"
         status = ConsentStatus.GIVEN if verified else ConsentStatus.REJECTED
-        decided: list[bool] = []
 
         def decide(stored: Handoff) -> bool:
-            decided[:] = [stored.consent_status == ConsentStatus.PENDING_VERIFICATION]
-            if decided[0]:
-                stored.consent_status = status
-            return decided[0]
+            if stored.consent_status != ConsentStatus.PENDING_VERIFICATION:
+                return False
+            stored.consent_status = status
+            return True
 
-        updated = await self._services.handoffs.update(
+        updated, decided = await self._services.handoffs.update(
             handoff.client_id, handoff.handoff_id, decide
         )
-        if updated is None or not decided[0]:
+        if updated is None or not decided:
             return updated or handoff, []
         await self._services.consents.append(
             ConsentEvent(
@@ -248,20 +248,20 @@ class CounsellorDesk(ActivityHandler):
     async def _offer_phone(
         self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
     ) -> tuple[Handoff, list[str]]:
-        offered: list[bool] = []
-
         def offer(stored: Handoff) -> bool:
-            offered[:] = [
-                stored.status == HandoffStatus.REQUESTED
-                and stored.consultation_type == "video"
-                and not stored.phone_offer
-            ]
-            if offered[0]:
-                stored.phone_offer = "offered"
-            return offered[0]
+            if (
+                stored.status != HandoffStatus.REQUESTED
+                or stored.consultation_type != "video"
+                or stored.phone_offer
+            ):
+                return False
+            stored.phone_offer = "offered"
+            return True
 
-        updated = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, offer)
-        if updated is not None and offered[0]:
+        updated, offered = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, offer
+        )
+        if updated is not None and offered:
             card = phone_offer_card(translator(updated.locale), updated)
             await self._services.sender.send(updated.client_ref, card)
         return updated or handoff, []
@@ -276,22 +276,24 @@ class CounsellorDesk(ActivityHandler):
             stored.status = HandoffStatus.CLOSED
             return True
 
-        updated = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, done)
+        updated, _ = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, done
+        )
         return updated or handoff, []
 
     async def _close(
         self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
     ) -> tuple[Handoff, list[str]]:
-        closed: list[bool] = []
-
         def close(stored: Handoff) -> bool:
-            closed[:] = [stored.status in (HandoffStatus.REQUESTED, HandoffStatus.SCHEDULED)]
-            if closed[0]:
-                stored.status = HandoffStatus.CLOSED
-            return closed[0]
+            if stored.status not in (HandoffStatus.REQUESTED, HandoffStatus.SCHEDULED):
+                return False
+            stored.status = HandoffStatus.CLOSED
+            return True
 
-        updated = await self._services.handoffs.update(handoff.client_id, handoff.handoff_id, close)
-        if updated is not None and closed[0]:
+        updated, closed = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, close
+        )
+        if updated is not None and closed:
             await self._services.reminders.cancel_for_meeting(updated.meeting.get("id", ""))
             await self._services.directory.note_case(
                 _actor(turn_context),

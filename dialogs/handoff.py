@@ -3,8 +3,6 @@ record for the counsellor, who is notified. A tech-help call-back is a handoff, 
 
 from __future__ import annotations
 
-import secrets
-
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity
@@ -17,7 +15,7 @@ from cards.markdown import literal
 from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
 from dialogs.question import card_message
 from dialogs.services import JourneyServices
-from dialogs.session import client_of, session_of, texts
+from dialogs.session import client_of, effect_key, session_of, texts
 
 TECH_HELP = "tech_help"
 CONSULTATION = "consultation"
@@ -59,8 +57,8 @@ class HandoffDialog(ComponentDialog):
         consent = answers.get("consent", {})
         profile = await self._services.profiles.get(client.client_id)
         handoff = Handoff(
-            # The activity id makes a resent message (Teams retries) create nothing twice.
-            handoff_id=f"h-{context.activity.id or secrets.token_hex(8)}",
+            # One answer to the times card is one handoff, however often it arrives.
+            handoff_id=f"h-{effect_key(context)}",
             client_id=client.client_id,
             client_name=client.display_name,
             purpose=purpose,
@@ -75,7 +73,8 @@ class HandoffDialog(ComponentDialog):
             client_ref=reference_to_dict(TurnContext.get_conversation_reference(context.activity)),
             counsellor_id=profile.counsellor_id if profile else "",
         )
-        if await self._services.handoffs.create(handoff):
+        handoff, created = await self._services.handoffs.create(handoff)
+        if created:
             event = (
                 HandoffEvent.TECH_HELP_REQUESTED if purpose == TECH_HELP else HandoffEvent.REQUESTED
             )

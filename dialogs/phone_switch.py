@@ -40,14 +40,17 @@ class PhoneSwitchDialog(ComponentDialog):
 async def switch_to_phone(
     step: WaterfallStepContext, services: JourneyServices, handoff_id: str, phone: str
 ) -> None:
-    def switch(handoff: Handoff) -> None:
+    def switch(handoff: Handoff) -> bool:
+        if handoff.phone_offer == "accepted" and handoff.phone == phone:
+            return False  # this turn already switched it (and ran again)
         handoff.consultation_type = "phone"
         handoff.phone = phone
         handoff.phone_offer = "accepted"
+        return True
 
     client_id = client_of(step.context).client_id
-    updated = await services.handoffs.update(client_id, handoff_id, switch)
+    updated, changed = await services.handoffs.update(client_id, handoff_id, switch)
     session_of(step.context).answers["type"] = "phone"
-    if updated is not None:
+    if updated is not None and changed:
         await services.notifier.handoff_event(updated, HandoffEvent.PHONE_ACCEPTED)
     await step.context.send_activity(texts(step.context)("phone_offer.accepted"))

@@ -22,7 +22,7 @@ from botbuilder.schema import Activity, ActivityTypes
 
 import cards
 from bot.i18n import Translator, all_translators
-from dialogs.session import session_of, texts
+from dialogs.session import ANSWERED_CARD_KEY, session_of, texts
 
 Options = dict[str, Any]
 ESCALATE_AFTER = 2  # failed attempts before the re-prompt also names the alternatives
@@ -88,6 +88,7 @@ class Question(Dialog):
             await self._show(context, state, retry_key=reason)
             return Dialog.end_of_turn
         session_of(context).mark_card_answered(state["card"])
+        context.turn_state[ANSWERED_CARD_KEY] = state["card"]
         return await dialog_context.end_dialog(answer)
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:

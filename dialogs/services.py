@@ -14,7 +14,7 @@ from bot.invitations import Invitations
 from bot.notify import Notifier
 from bot.records import ClientProfile, ConsentLog, Dropouts, Handoffs, Profiles
 from bot.uploads import ConsentForms
-from dialogs.session import client_of, session_of
+from dialogs.session import after_commit, client_of, session_of
 
 CASELOAD_STAGES = {
     "welcome": "invited",
@@ -63,4 +63,9 @@ class JourneyServices:
             )
 
     async def dropped_out(self, context: TurnContext, reason: str, stage: str) -> None:
-        await self.dropouts.count(reason, stage)
+        """Count a dropout (no personal data) — once, when the turn's state is committed."""
+
+        async def count() -> None:
+            await self.dropouts.count(reason, stage)
+
+        after_commit(context, count)

@@ -6,6 +6,8 @@ costs one storage read and (when something changed) one write.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -14,6 +16,8 @@ from botbuilder.core import TurnContext
 from bot.i18n import Translator, translator
 
 SESSION_KEY = "videoberatung.session"
+ANSWERED_CARD_KEY = "videoberatung.answered_card"
+AFTER_COMMIT_KEY = "videoberatung.after_commit"
 _RING = 20  # how many activity ids / answered cards to remember
 
 
@@ -70,3 +74,32 @@ def session_of(turn_context: TurnContext) -> Session:
 
 def texts(turn_context: TurnContext) -> Translator:
     return translator(session_of(turn_context).locale)
+
+
+def answered_card(turn_context: TurnContext) -> str:
+    """The id of the card whose question this turn answered ("" if none).
+
+    One answer to one card is one effect: ids derived from it are the same however often the
+    answer arrives (a double click, a turn that runs again, two instances at once)."""
+    return turn_context.turn_state.get(ANSWERED_CARD_KEY, "")
+
+
+def effect_key(turn_context: TurnContext) -> str:
+    """What a record this turn causes is keyed on: the card it answered, else the activity
+    (else, for an activity without an id, something random)."""
+    return answered_card(turn_context) or turn_context.activity.id or secrets.token_hex(8)
+
+
+Effect = Callable[[], Awaitable[None]]
+
+
+def after_commit(turn_context: TurnContext, effect: Effect) -> None:
+    """Run ``effect`` once this turn's state is committed — for effects that cannot be made
+    idempotent (counters): a turn that loses the race for the state runs again, and only the
+    attempt that commits runs its effects."""
+    turn_context.turn_state.setdefault(AFTER_COMMIT_KEY, []).append(effect)
+
+
+def take_after_commit(turn_context: TurnContext) -> list[Effect]:
+    """The effects queued by this attempt of the turn (and forget them)."""
+    return turn_context.turn_state.pop(AFTER_COMMIT_KEY, [])

@@ -7,8 +7,9 @@ proactive message may be retried for seconds.
 Why the conversation state too: the client usually measures while the chat goes on, before
 the handoff exists. The handoff copies the tech-check answers from the session when it is
 created, so the measured result is put there (``answers["measured"]``, and inside
-``answers["tech"]`` once the questions are answered). The write is eTag-guarded like a turn's:
-if a turn saves first, this one reads again.
+``answers["tech"]`` once the questions are answered). It waits for the conversation's turn lock
+like a turn does (so a turn of this instance never loses its state to it), and the write is
+eTag-guarded like a turn's: if a turn of another instance saves first, this one reads again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bot.records import (
 )
 from bot.storage import ConflictError
 from bot.techcheck_page.links import LinkClaims
+from bot.turn_locks import KeyedLocks
 from dialogs.tech_check import measured_card
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class ResultDelivery:
         adapter: BotAdapter,
         sender: ProactiveSender,
         cards: CardRefresher | None,
+        locks: KeyedLocks,
     ) -> None:
         self._profiles = profiles
         self._handoffs = handoffs
@@ -66,6 +69,7 @@ class ResultDelivery:
         self._adapter = adapter
         self._sender = sender
         self._cards = cards
+        self._locks = locks
         self._background: set[asyncio.Task[None]] = set()
 
     async def store(self, claims: LinkClaims, measured: dict[str, Any]) -> list[Handoff]:
@@ -83,7 +87,7 @@ class ResultDelivery:
             def add(stored: Handoff) -> None:
                 stored.tech = {**stored.tech, "measured": measured}
 
-            updated = await self._handoffs.update(claims.client_id, handoff.handoff_id, add)
+            updated, _ = await self._handoffs.update(claims.client_id, handoff.handoff_id, add)
             if updated is not None:
                 changed.append(updated)
         reference = profile.techcheck.get("ref")
@@ -136,6 +140,10 @@ class ResultDelivery:
             is_incoming=True,
         )
         context = TurnContext(self._adapter, activity)
+        async with self._locks.hold(activity.conversation.id):
+            await self._remember(context, measured)
+
+    async def _remember(self, context: TurnContext, measured: dict[str, Any]) -> None:
         session_property = self._state.create_property("session")
         for _ in range(STATE_ATTEMPTS):
             await self._state.load(context, force=True)

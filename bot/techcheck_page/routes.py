@@ -37,7 +37,6 @@ from bot.proactive import ProactiveSender
 from bot.records import Handoffs, Profiles
 from bot.request_checks import json_body, problem, too_large
 from bot.storage import DocumentStore
-from bot.storage.bot_state import DocumentStateStorage
 from bot.techcheck import expected_quality
 from bot.techcheck_page.delivery import CardRefresher, ResultDelivery
 from bot.techcheck_page.links import (
@@ -51,6 +50,7 @@ from bot.techcheck_page.links import (
 from bot.techcheck_page.links import registered as link_registered
 from bot.techcheck_page.results import PostedResult, judge_browser, page_config, summarise
 from bot.techcheck_page.usage import BudgetExceededError, Direction, Usage, UsageLog
+from bot.turn_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -129,19 +129,20 @@ def add_techcheck_routes(
     adapter: BotAdapter,
     sender: ProactiveSender,
     cards: CardRefresher,
+    state: ConversationState,
+    locks: KeyedLocks,
 ) -> None:
-    """Register the page and its API; ``cards`` updates the counsellors' handoff cards."""
+    """Register the page and its API; ``cards`` updates the counsellors' handoff cards;
+    ``state`` and ``locks`` are the turns' own, so a result is kept in the conversation the
+    way a turn keeps its answers — one at a time per conversation."""
     handoffs = Handoffs(store)
-    state = ConversationState(
-        DocumentStateStorage(store, ttl_seconds=settings.state_ttl_days * 86400)
-    )
     profiles = Profiles(store)
     app[PAGE] = TechcheckPage(
         settings=settings,
         codec=codec_for(settings),
         profiles=profiles,
         usage=UsageLog(store),
-        delivery=ResultDelivery(profiles, handoffs, state, adapter, sender, cards),
+        delivery=ResultDelivery(profiles, handoffs, state, adapter, sender, cards, locks),
         assets={
             "app.js": _asset("app.js", "text/javascript; charset=utf-8"),
             "app.css": _asset("app.css", "text/css; charset=utf-8"),

@@ -6,7 +6,7 @@ a reminder fires → withdrawal cancels everything."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from bot.chat_connector import LocalConnector
 from bot.counsellors import CounsellorDirectory
 from bot.records import ConsentLog, Handoffs, HandoffStatus
 from bot.reminders import Reminders, ReminderScheduler
-from bot.timefmt import BERLIN
+from bot.timefmt import BERLIN, format_clock
 from tests.integration.conftest import TENANT_ID, RunningBot, StartBot, TeamsClient
 from tests.support.journey import settings_for_tests
 
@@ -206,11 +206,15 @@ async def test_wrong_codes_are_limited(
 ) -> None:
     client = person(service, http, connector, CLIENT, "Erika Muster")
     await client.install()
+    first_attempt = datetime.now(UTC)
     for _ in range(5):
         await client.say("K7RM-HX4P")
         assert client.said("Diesen Code kenne ich leider nicht.")
     await client.say("K7RM-HX4P")
     assert client.said("Sie haben zu oft einen falschen Code eingegeben.")
+    # the real end of the window (an hour after the first wrong code), not "in an hour"
+    ends = {format_clock(first_attempt + timedelta(hours=1, minutes=m), "de") for m in (0, 1)}
+    assert any(client.said(f"Bitte versuchen Sie es ab {clock} Uhr wieder.") for clock in ends)
 
 
 async def test_a_phone_call_offered_instead_of_video(

@@ -482,3 +482,15 @@ async def test_the_qr_code_decodes_to_the_deep_link(invitations: Invitations) ->
     issued = await invitations.create(COUNSELLOR)
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(issued.qr_png)))
     assert [barcode.text for barcode in decoded] == [issued.deep_link]
+
+
+async def test_the_same_message_counts_as_one_attempt(invitations: Invitations) -> None:
+    """A turn that runs again (it lost the race for the conversation state) passes the same
+    attempt id: one wrong code is one attempt, however often its turn runs."""
+    code = new_code()
+    first = await invitations.redeem(code, "client-1", attempt_id="activity-1")
+    again = await invitations.redeem(code, "client-1", attempt_id="activity-1")
+    assert (first.status, first.attempts_left) == (RedeemStatus.UNKNOWN, 4)
+    assert (again.status, again.attempts_left) == (RedeemStatus.UNKNOWN, 4)
+    other = await invitations.redeem(code, "client-1", attempt_id="activity-2")
+    assert other.attempts_left == 3
