@@ -189,6 +189,45 @@ async def test_the_same_delivery_to_both_instances_at_once_is_handled_once(
     await assert_exactly_one_record_each(storage_url, [person])
 
 
+async def test_a_double_click_landing_on_both_instances_at_once_is_one_answer(
+    bots: Callable[[], ProcessBot], http: aiohttp.ClientSession, storage_url: str
+) -> None:
+    """Two activities (two clicks) on the same card, each to another instance at the same
+    moment: one consent event with the receipt the client reads, one handoff."""
+    first, second = bots(), bots()
+    async with LocalConnector() as connector:
+        people = clients(4, http, first, connector)
+
+        async def double_click(person: TeamsClient, title: str, **inputs: str) -> list[str]:
+            clicks = [person.click_activity(title, **inputs) for _ in range(2)]
+            results = await asyncio.gather(
+                _post_to(first, person, clicks[0]), _post_to(second, person, clicks[1])
+            )
+            assert [status for status, _ in results] == [201, 201]
+            return person.texts(person.take_replies())
+
+        async def walk(person: TeamsClient) -> tuple[list[str], list[str]]:
+            for step in JOURNEY[:8]:
+                await take_step(person, step)
+            consent = await double_click(person, "Einverstanden", agree="true")
+            windows = await double_click(person, "Weiter", days="tue", parts="afternoon")
+            return consent, windows
+
+        seen = await asyncio.gather(*(walk(person) for person in people))
+    store = open_document_store(storage_url)
+    await store.open()
+    try:
+        for person, (consent, windows) in zip(people, seen, strict=True):
+            [event] = await ConsentLog(store).events(person.aad_object_id)
+            [handoff] = await Handoffs(store).for_client(person.aad_object_id)
+            receipts = [text for text in consent if text.startswith("Belegnummer")]
+            assert receipts == [f"Belegnummer: {event.receipt_id}"], consent
+            assert handoff.receipt_id == event.receipt_id
+            assert sum("Geschafft!" in text for text in windows) == 1, windows
+    finally:
+        await store.close()
+
+
 async def _post_to(bot: ProcessBot, person: TeamsClient, body: dict[str, Any]) -> tuple[int, Any]:
     async with person.http.post(bot.url("/api/messages"), json=body) as response:
         return response.status, await response.text()
