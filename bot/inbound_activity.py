@@ -17,7 +17,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 SUPPORTED_INVOKES = frozenset({"adaptiveCard/action"})
-Id = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+#: Ids end up in URL paths and headers of the replies (``/v3/conversations/{id}/…``,
+#: ``x-ms-conversation-id``): printable ASCII that is safe in both — Teams' ids (``a:1…``,
+#: ``19:…@thread.tacv2;messageid=…``, ``29:1…``) and Direct Line's (``…|0000001``) fit.
+ID_PATTERN = r"^[A-Za-z0-9!$&'()*+,\-.:;=@_|~]+$"
+Id = Annotated[StrictStr, Field(min_length=1, max_length=1024, pattern=ID_PATTERN)]
 Text = StrictStr  # bounded by the request size limit
 Short = Annotated[StrictStr, Field(max_length=256)]
 
@@ -61,7 +65,8 @@ class ChannelData(_Shape):
 
 
 class InboundActivity(_Shape):
-    type: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    # names, not text: they reach the log (a line break there would forge log lines)
+    type: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]+$")]
     id: Id | None = None
     channel_id: Annotated[StrictStr, Field(min_length=1, max_length=64)] = Field(alias="channelId")
     service_url: Annotated[StrictStr, Field(max_length=2048)] = Field(alias="serviceUrl")
@@ -76,7 +81,7 @@ class InboundActivity(_Shape):
     text: Text | None = None
     text_format: Short | None = Field(None, alias="textFormat")
     locale: Short | None = None
-    name: Short | None = None
+    name: Annotated[StrictStr, Field(max_length=128, pattern=r"^[A-Za-z0-9/._\-]*$")] | None = None
     reply_to_id: Id | None = Field(None, alias="replyToId")
     # expectReplies makes the SDK answer 500 (a serialiser bug in 4.17.1); Teams never sends it
     delivery_mode: Literal["normal"] | None = Field(None, alias="deliveryMode")

@@ -47,6 +47,7 @@ def problem(status: type[web.HTTPException], message: str, **details: int) -> we
 async def read_activity(request: web.Request, settings: Settings) -> Activity:
     if request.content_type != "application/json":
         raise problem(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
+    refuse_encoded_body(request)
     limit = settings.max_request_bytes
     if request.content_length is not None and request.content_length > limit:
         raise too_large(limit, request.content_length)
@@ -68,6 +69,13 @@ async def read_activity(request: web.Request, settings: Settings) -> Activity:
         return Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError) as error:
         raise problem(web.HTTPBadRequest, "body is not a valid activity") from error
+
+
+def refuse_encoded_body(request: web.Request) -> None:
+    """Channels send plain JSON; a compressed (or claimed-compressed) body is refused unread."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise problem(web.HTTPUnsupportedMediaType, "Content-Encoding is not supported")
 
 
 def json_body(raw: bytes) -> Any:

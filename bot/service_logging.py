@@ -17,6 +17,7 @@ import logging
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, Request, StreamResponse
+from aiohttp.web_protocol import RequestPayloadError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 UNMATCHED = "(no route)"
@@ -51,14 +52,19 @@ def route_of(request: BaseRequest) -> str:
     return resource.canonical if resource is not None else UNMATCHED
 
 
+#: what a client can cause on its own: an unparsable request or body, a connection it drops
+CLIENT_CAUSED = (HttpProcessingError, RequestPayloadError, ConnectionResetError)
+
+
 class MalformedRequestsInOneLine(logging.Filter):
-    """Turns aiohttp's traceback for an unparsable request into one INFO line."""
+    """Turns aiohttp's traceback for an unparsable request (or one the client abandoned)
+    into one INFO line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError):
+        if isinstance(error, CLIENT_CAUSED):
             record.msg = "malformed HTTP request refused (%s %s)"
-            record.args = (error.code, type(error).__name__)
+            record.args = (getattr(error, "code", "-"), type(error).__name__)
             record.exc_info = None
             record.exc_text = None
             record.levelno = logging.INFO

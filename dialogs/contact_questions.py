@@ -50,8 +50,10 @@ class PhoneQuestion(Question):
     async def recognize(
         self, context: TurnContext, options: Options, submit: dict[str, Any] | None
     ) -> str | Reprompt:
-        text = (submit or {}).get("phone", "") if submit is not None else context.activity.text
-        return normalise_phone(text or "") or Reprompt("phone.invalid")
+        text = submit.get("phone") if submit is not None else context.activity.text
+        if not isinstance(text, str):  # a card submit carries any JSON a client sends
+            return Reprompt("phone.invalid")
+        return normalise_phone(text) or Reprompt("phone.invalid")
 
 
 class WindowsQuestion(Question):

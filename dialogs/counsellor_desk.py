@@ -127,7 +127,7 @@ class CounsellorDesk(ActivityHandler):
         return _card(handoff_card(t, handoff), notes)
 
     async def _unknown(self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict):
-        log.info("unknown card action %s", verb[:40])
+        log.info("unknown card action %r", verb[:40])
         return handoff, []
 
     async def _schedule(

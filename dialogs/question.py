@@ -26,6 +26,10 @@ from dialogs.session import ANSWERED_CARD_KEY, session_of, texts
 
 Options = dict[str, Any]
 ESCALATE_AFTER = 2  # failed attempts before the re-prompt also names the alternatives
+#: no answer to any question is longer; a longer text is not understood without being parsed
+#: (the SDK's recognisers take time that grows with the square of the words: 200 KB of
+#: "1 1 1 …" held the event loop for minutes)
+MAX_TYPED_ANSWER_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,8 @@ class Question(Dialog):
                 await context.send_activity(texts(context)("common.old_card"))
             return Dialog.end_of_turn
 
-        answer = await self.recognize(context, state["options"], submit)
+        too_long = submit is None and len(context.activity.text or "") > MAX_TYPED_ANSWER_CHARS
+        answer = None if too_long else await self.recognize(context, state["options"], submit)
         if answer is None or isinstance(answer, Reprompt):
             state["attempts"] += 1
             reason = answer.reason_key if isinstance(answer, Reprompt) else "common.not_understood"

@@ -26,7 +26,8 @@ class VolumeQuestion(ChoiceQuestion):
     ) -> int | str | None:
         if submit is not None:
             answer = submit.get("answer")
-            return _megabytes(answer) if answer in VOLUME_CHOICES else None
+            known = isinstance(answer, str) and answer in VOLUME_CHOICES
+            return _megabytes(answer) if known else None
         text = context.activity.text or ""
         megabytes = parse_volume_mb(text)
         if megabytes is not None:

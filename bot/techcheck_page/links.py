@@ -128,6 +128,8 @@ class LinkCodec:
         try:
             data = json.loads(self._crypt(nonce, body[1 + NONCE_BYTES :]))
             claims = LinkClaims(str(data["c"]), str(data["i"]), int(data["e"]), str(data["l"]))
+            for text in (claims.client_id, claims.link_id, claims.locale):
+                text.encode("utf-8")  # lone surrogates: not a token this service minted
         except (ValueError, KeyError, TypeError) as error:  # only with a leaked key
             raise LinkError(LinkProblem.INVALID) from error
         if claims.expires <= (time.time() if now is None else now):

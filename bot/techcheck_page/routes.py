@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
 from bot.proactive import ProactiveSender
 from bot.records import Handoffs, Profiles
-from bot.request_checks import json_body, problem, too_large
+from bot.request_checks import json_body, problem, refuse_encoded_body, too_large
 from bot.storage import DocumentStore
 from bot.techcheck import expected_quality
 from bot.techcheck_page.delivery import CardRefresher, ResultDelivery
@@ -369,8 +369,10 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 
 async def upload(request: web.Request) -> web.Response:
-    """Reads and discards the body; the size must be declared and fit the budget."""
+    """Reads and discards the body; the size must be declared and fit the budget (an encoded
+    body is refused: what it would unpack to is not what was declared)."""
     claims = _claims(request)
+    refuse_encoded_body(request)
     size = request.content_length
     if size is None:
         raise problem(web.HTTPLengthRequired, "Content-Length is required")
@@ -412,6 +414,7 @@ async def post_result(request: web.Request) -> web.Response:
 async def _read_result(request: web.Request) -> PostedResult:
     if request.content_type != "application/json":
         raise problem(web.HTTPUnsupportedMediaType, "Content-Type must be application/json")
+    refuse_encoded_body(request)
     if request.content_length is not None and request.content_length > MAX_RESULT_BYTES:
         raise too_large(MAX_RESULT_BYTES, request.content_length)
     raw = b""

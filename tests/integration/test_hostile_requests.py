@@ -138,6 +138,12 @@ async def test_nesting_up_to_64_levels_is_fine(
         pytest.param({"locale": ["de"]}, id="locale-list"),
         pytest.param({"text": {"x": 1}}, id="text-object"),
         pytest.param({"deliveryMode": "expectReplies"}, id="expect-replies"),
+        pytest.param({"id": "a/b"}, id="id-with-slash"),
+        pytest.param({"id": "x\ny"}, id="id-with-newline"),
+        pytest.param({"conversation": {"id": "a:1\r\nX-Injected: 1"}}, id="conversation-crlf"),
+        pytest.param({"conversation": {"id": "<at>x</at>"}}, id="conversation-markup"),
+        pytest.param({"from": {"id": "29:a b"}}, id="from-id-space"),
+        pytest.param({"replyToId": "../../x"}, id="reply-to-traversal"),
     ],
 )
 async def test_activities_with_a_malformed_field_are_400_before_any_turn(
@@ -234,3 +240,43 @@ async def test_a_well_formed_card_action_from_a_client_is_refused_politely(
     assert answer.status == 200, answer.text
     card = answer.json()["value"]
     assert card["type"] == "AdaptiveCard"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "gzip, identity", "x-fuzz"])
+async def test_an_encoded_body_is_refused_unread(
+    http: aiohttp.ClientSession,
+    bot: RunningBot,
+    client: TeamsClient,
+    connector: LocalConnector,
+    quiet_log: pytest.LogCaptureFixture,
+    encoding: str,
+) -> None:
+    """Channels send plain JSON; a body that claims (or really has) another encoding is 415
+    before aiohttp would try to unpack it (a plain body "gzip"-labelled used to be a 500)."""
+    data = json.dumps(activity_body(client))
+    answer = await send_raw(http, bot, data, headers={"Content-Encoding": encoding})
+    assert_clean_error(answer, 415)
+    assert connector.calls == []
+    assert_no_trace(quiet_log)
+
+
+async def test_a_huge_typed_answer_is_not_understood_without_being_parsed(
+    client: TeamsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 KB of "1 1 1 …" at a choice question held the event loop for minutes inside the
+    SDK's recognisers; it is not understood, and the recognisers never see it."""
+    from botbuilder.dialogs.choices import ChoiceRecognizers
+
+    recognised: list[int] = []
+    real = ChoiceRecognizers.recognize_choices
+
+    def watched(utterance: str, *args: Any, **kwargs: Any) -> Any:
+        recognised.append(len(utterance))
+        return real(utterance, *args, **kwargs)
+
+    monkeypatch.setattr(ChoiceRecognizers, "recognize_choices", staticmethod(watched))
+    await client.install()
+    replies = await client.say("1 " * 100_000)
+    assert client.said("Das habe ich leider nicht verstanden.", replies)
+    assert all(length <= 500 for length in recognised)
+    assert client.said("Wie möchten Sie beraten werden?", await client.click("Ausbildung"))

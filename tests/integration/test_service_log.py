@@ -31,11 +31,13 @@ def process_bot(tmp_path: Path) -> Iterator[ProcessBot]:
     bot.stop()
 
 
-async def send_raw_http(port: int, request: bytes) -> bytes:
+async def send_raw_http(port: int, request: bytes, half_close: bool = False) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(request)
         await writer.drain()
+        if half_close:
+            writer.write_eof()
         return await asyncio.wait_for(reader.read(4096), 10)
     finally:
         writer.close()
@@ -67,3 +69,21 @@ async def test_malformed_http_is_refused_with_one_line_and_no_traceback(
     assert "Traceback" not in log
     assert " ERROR " not in log
     assert log.count("malformed HTTP request refused") == len(MALFORMED)
+
+
+async def test_a_client_that_gives_up_mid_request_leaves_no_traceback(
+    process_bot: ProcessBot,
+) -> None:
+    """``Expect: 100-continue``, then the client closes its side instead of sending the body."""
+    request = (
+        b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: 500\r\n\r\n"
+    )
+    for _ in range(3):
+        await send_raw_http(process_bot.port, request, half_close=True)
+    async with aiohttp.ClientSession() as http, http.get(process_bot.url("/healthz")) as answer:
+        assert answer.status == 200
+    process_bot.stop()
+    log = process_bot.log.read_text()
+    assert "Traceback" not in log
+    assert " ERROR " not in log

@@ -320,3 +320,26 @@ async def test_a_new_bot_process_resumes_at_the_same_step(
     restarted = Chat(settings, store)
     await restarted.send("App")
     assert restarted.said("Hat Ihr Gerät eine Kamera und ein Mikrofon?")
+
+
+async def test_card_answers_of_another_json_type_get_a_kind_reprompt(chat: Chat) -> None:
+    """A card submit carries whatever JSON a client sends: a list where a number or a choice
+    is expected is not understood — it does not break the turn."""
+    await chat.install()
+    await chat.click("Ausbildung")
+    await chat.click("Per Telefon")
+    for odd in (["0171 2345678"], {"number": "0171"}, 171, True):
+        await chat.send(value={**chat.button("Weiter"), "phone": odd})
+        assert chat.said("Diese Nummer kann ich nicht lesen.")
+    await chat.send("Neu starten")
+    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Per Video")
+    for answer in ("Smartphone (Handy)", "Ja, die Teams-App", "Ja, beides", "Ja"):
+        await chat.click(answer)
+    await chat.click("Mobile Daten (begrenzt)")
+    assert chat.said("Wie viel Datenvolumen haben Sie diesen Monat noch?")
+    card = chat.button("Mehr als 2 GB")["card"]
+    for odd_answer in (["more"], {"x": 1}, 2048, None):
+        await chat.send(value={"card": card, "answer": odd_answer})
+        assert chat.said("Das habe ich leider nicht verstanden.")
+    assert not chat.said("Entschuldigung, da ist bei uns etwas schiefgegangen.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,17 @@ def test_every_altered_character_is_refused() -> None:
 def test_garbage_is_invalid(token: str) -> None:
     with pytest.raises(LinkError) as refused:
         LinkCodec(b"a-secret-of-at-least-sixteen").read(token, now=NOW)
+    assert refused.value.problem == LinkProblem.INVALID
+
+
+@pytest.mark.parametrize("field", ["client_id", "link_id", "locale"])
+def test_claims_that_are_not_valid_unicode_are_invalid(field: str) -> None:
+    """Only with the secret — but in local mode that is a constant in the source: a lone
+    surrogate in a claim used to reach the database and answer 500."""
+    codec = LinkCodec(b"a-secret-of-at-least-sixteen")
+    token = codec.mint(replace(claims(), **{field: "\ud800"}))
+    with pytest.raises(LinkError) as refused:
+        codec.read(token, now=NOW)
     assert refused.value.problem == LinkProblem.INVALID
 
 
