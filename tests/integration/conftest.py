@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,16 +12,18 @@ from typing import Any
 
 import aiohttp
 import pytest
+import requests
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
 from bot.chat_connector import LocalConnector
-from bot.config import Settings
+from bot.config import Settings, is_loopback
 from bot.notify import Notifier
 from bot.service_logging import RouteAccessLogger
 from bot.teams_activity import PersonalChat
 from cards.reading import card_actions, card_texts
+from tests.support.channel import APP_ID, IdentityProvider
 from tests.support.journey import CollectingNotifier, settings_for_tests
 
 JsonDict = dict[str, Any]
@@ -48,6 +51,43 @@ class RunningBot:
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]
+
+
+class NetworkSpy:
+    """Records every name lookup and outgoing connection; refuses any that would leave the
+    machine (so nothing can hang on the network, and the test sees the attempt)."""
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+        self.connections: list[str] = []
+
+    def outside(self) -> list[str]:
+        return [host for host in [*self.lookups, *self.connections] if not is_loopback(host)]
+
+
+@pytest.fixture
+def network(monkeypatch: pytest.MonkeyPatch) -> NetworkSpy:
+    spy = NetworkSpy()
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        spy.lookups.append(name)
+        if not is_loopback(name):
+            raise socket.gaierror(socket.EAI_NONAME, "blocked by the test: no internet")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple):
+            spy.connections.append(str(address[0]))
+            if not is_loopback(str(address[0])):
+                raise ConnectionRefusedError("blocked by the test: no internet")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return spy
 
 
 @pytest.fixture
@@ -249,3 +289,20 @@ def _parse(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+# --- with credentials ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def auth_settings(tmp_path: Path) -> Settings:
+    return settings_for_tests(
+        tmp_path, app_id=APP_ID, app_password="secret", invitation_pepper="a-pepper-for-the-tests"
+    )
+
+
+@pytest.fixture
+def identity_provider(monkeypatch: pytest.MonkeyPatch) -> IdentityProvider:
+    provider = IdentityProvider()
+    monkeypatch.setattr(requests, "get", provider.get)
+    return provider

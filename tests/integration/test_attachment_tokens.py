@@ -16,16 +16,10 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 
 from bot.app import STORE
 from bot.chat_connector import LocalConnector
+from bot.config import Settings
 from bot.records import ConsentLog
-from tests.integration.conftest import StartBot, TeamsClient
-from tests.integration.test_http_service import (
-    IdentityProvider,
-    NetworkSpy,
-    auth_settings,  # noqa: F401 - fixture
-    channel_token,
-    identity_provider,  # noqa: F401 - fixture
-    network,  # noqa: F401 - fixture
-)
+from tests.integration.conftest import NetworkSpy, StartBot, TeamsClient
+from tests.support.channel import IdentityProvider, channel_token
 
 BOT_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.the-bots-own-access-token.signature"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
@@ -75,12 +69,12 @@ async def foreign_server() -> AsyncIterator[tuple[TestServer, list[dict[str, str
 @pytest.fixture
 async def client_at_consent(
     start_bot: StartBot,
-    auth_settings,  # noqa: F811
+    auth_settings: Settings,
     http: aiohttp.ClientSession,
     connector: LocalConnector,
-    identity_provider: IdentityProvider,  # noqa: F811
+    identity_provider: IdentityProvider,
     token_endpoint: TokenEndpoint,
-    network: NetworkSpy,  # noqa: F811
+    network: NetworkSpy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> TeamsClient:
     monkeypatch.setattr(JwtTokenExtractor, "metadataCache", {})
@@ -104,7 +98,7 @@ async def test_a_foreign_content_url_gets_no_token_and_no_request(
     foreign_server: tuple[TestServer, list[dict[str, str]]],
     token_endpoint: TokenEndpoint,
     connector: LocalConnector,
-    network: NetworkSpy,  # noqa: F811
+    network: NetworkSpy,
 ) -> None:
     server, seen = foreign_server
     issued_before = token_endpoint.issued
@@ -131,7 +125,7 @@ async def test_a_foreign_content_url_gets_no_token_and_no_request(
 async def test_lookalike_and_internal_content_urls_are_refused(
     client_at_consent: TeamsClient,
     token_endpoint: TokenEndpoint,
-    network: NetworkSpy,  # noqa: F811
+    network: NetworkSpy,
     content_url: str,
 ) -> None:
     issued_before = token_endpoint.issued
@@ -177,7 +171,7 @@ async def test_file_card_downloads_only_from_allowed_hosts_over_https(
     client_at_consent: TeamsClient,
     foreign_server: tuple[TestServer, list[dict[str, str]]],
     token_endpoint: TokenEndpoint,
-    network: NetworkSpy,  # noqa: F811
+    network: NetworkSpy,
     download_url: str,
 ) -> None:
     _, seen = foreign_server

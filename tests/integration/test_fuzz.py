@@ -27,7 +27,6 @@ import asyncio
 import base64
 import gzip
 import json
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,7 +43,14 @@ from bot.app import ADAPTER
 from bot.chat_connector import LocalConnector
 from bot.config import Settings, is_loopback
 from bot.techcheck_page.links import MAX_TOKEN_CHARS, LinkClaims, codec_for
-from tests.integration.conftest import BOT_ID, RunningBot, TeamsClient, submit_actions
+from tests.integration.conftest import (
+    BOT_ID,
+    NetworkSpy,
+    RunningBot,
+    TeamsClient,
+    submit_actions,
+)
+from tests.integration.test_techcheck_api import GOOD_RESULT
 from tests.support.fuzz import (
     HUGE,
     EventLoopBlocked,
@@ -91,20 +97,6 @@ TOPIC_QUESTION = "Worum geht es in Ihrer Beratung?"
 UNROUTABLE = "http://127.0.0.1:9/"
 LIMIT = 256 * 1024
 RESULT_LIMIT = 4096
-GOOD_RESULT: dict[str, Any] = {
-    "camera": {"status": "ok", "width": 1280, "height": 720, "fps": 30},
-    "microphone": {"status": "ok"},
-    "speaker": {"status": "heard"},
-    "connection": {
-        "status": "ok",
-        "down_kbps": 12_000,
-        "up_kbps": 4_000,
-        "rtt_ms": 35,
-        "jitter_ms": 4,
-        "bytes": 420_000,
-    },
-    "browser": {"webrtc": True, "touch": False},
-}
 
 
 # --- the service under test ------------------------------------------------------------------
@@ -114,37 +106,6 @@ GOOD_RESULT: dict[str, Any] = {
 def settings(tmp_path: Path) -> Settings:
     """As in the other integration tests, plus one counsellor, so the desk is fuzzed too."""
     return settings_for_tests(tmp_path, counsellor_object_ids=COUNSELLOR)
-
-
-@dataclass
-class Outside:
-    """Name lookups and connections to anything but loopback (refused)."""
-
-    attempts: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def outside(monkeypatch: pytest.MonkeyPatch) -> Outside:
-    seen = Outside()
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if not is_loopback(name):
-            seen.attempts.append(f"lookup {name}")
-            raise socket.gaierror(socket.EAI_NONAME, "blocked by the fuzz test: no internet")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if isinstance(address, tuple) and not is_loopback(str(address[0])):
-            seen.attempts.append(f"connect {address[0]}")
-            raise ConnectionRefusedError("blocked by the fuzz test: no internet")
-        real_connect(sock, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return seen
 
 
 @dataclass
@@ -1586,7 +1547,7 @@ async def test_fuzz_the_service_over_http(
     http: aiohttp.ClientSession,
     notifier: CollectingNotifier,
     settings: Settings,
-    outside: Outside,
+    network: NetworkSpy,
     request: pytest.FixtureRequest,
 ) -> None:
     clients = [TeamsClient(http, bot, connector, aad_object_id=aad) for aad in CLIENTS]
@@ -1626,7 +1587,7 @@ async def test_fuzz_the_service_over_http(
     }
     if after != expected_after:
         watch.failures.add("afterwards the bot does not work normally", -1, repr(after))
-    for attempt in outside.attempts:
+    for attempt in network.outside():
         watch.failures.add("tried to reach a host outside this machine", -1, attempt)
     print(
         f"\nfuzz: {watch.failures.requests} requests in {fuzzed_for:.1f} s, seed {SEED}, "

@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,21 +17,19 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-import requests
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from bot.app import STORE
 from bot.chat_connector import LocalConnector
-from bot.config import ConfigurationError, Settings, is_loopback
+from bot.config import ConfigurationError, Settings
 from dialogs.question import ChoiceQuestion
-from tests.integration.conftest import BOT_ID, RunningBot, StartBot, TeamsClient
+from tests.integration.conftest import BOT_ID, NetworkSpy, RunningBot, StartBot, TeamsClient
+from tests.support.channel import APP_ID, IdentityProvider, channel_claims, channel_token
 from tests.support.journey import settings_for_tests as make_settings
 
 REPO = Path(__file__).resolve().parents[2]
-APP_ID = "0b6a3c1e-7d2f-4e5a-9b8c-1f2e3d4c5b6a"
 APOLOGY = "Entschuldigung, da ist bei uns etwas schiefgegangen."
 TOPIC_QUESTION = "Worum geht es in Ihrer Beratung?"
 TYPE_QUESTION = "Wie möchten Sie beraten werden?"
@@ -92,43 +89,6 @@ def assert_clean_error(answer: Answer, status: int) -> None:
     assert isinstance(body, dict)
     assert isinstance(body.get("error"), str)
     assert body["error"]
-
-
-class NetworkSpy:
-    """Records every name lookup and outgoing connection; refuses any that would leave the
-    machine (so nothing can hang on the network, and the test sees the attempt)."""
-
-    def __init__(self) -> None:
-        self.lookups: list[str] = []
-        self.connections: list[str] = []
-
-    def outside(self) -> list[str]:
-        return [host for host in [*self.lookups, *self.connections] if not is_loopback(host)]
-
-
-@pytest.fixture
-def network(monkeypatch: pytest.MonkeyPatch) -> NetworkSpy:
-    spy = NetworkSpy()
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        spy.lookups.append(name)
-        if not is_loopback(name):
-            raise socket.gaierror(socket.EAI_NONAME, "blocked by the test: no internet")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if isinstance(address, tuple):
-            spy.connections.append(str(address[0]))
-            if not is_loopback(str(address[0])):
-                raise ConnectionRefusedError("blocked by the test: no internet")
-        real_connect(sock, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return spy
 
 
 @pytest.fixture
@@ -344,77 +304,6 @@ async def test_get_messages_error_body_is_json(
 
 
 @pytest.fixture
-def auth_settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        tmp_path, app_id=APP_ID, app_password="secret", invitation_pepper="a-pepper-for-the-tests"
-    )
-
-
-class IdentityProvider:
-    """Stands in for login.botframework.com: OpenID metadata and one RSA signing key.
-
-    Installed as ``requests.get``, which the SDK uses to fetch the keys; records each fetch
-    and whether it ran on the event loop's thread (where a blocking call stalls every turn).
-    """
-
-    METADATA = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-    KEYS = "https://login.botframework.com/v1/.well-known/keys"
-
-    def __init__(self) -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = "channel-key-1"
-        self.fetches: list[tuple[str, bool]] = []
-
-    def get(self, url: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-            on_event_loop = True
-        except RuntimeError:
-            on_event_loop = False
-        self.fetches.append((url, on_event_loop))
-        if url == self.METADATA:
-            return _FakeResponse({"issuer": "https://api.botframework.com", "jwks_uri": self.KEYS})
-        if url == self.KEYS:
-            jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-            jwk.update(kid=self.kid, use="sig", endorsements=["msteams"])
-            return _FakeResponse({"keys": [jwk]})
-        raise requests.ConnectionError(f"no route to {url} in this test")
-
-
-class _FakeResponse:
-    def __init__(self, body: dict[str, Any]) -> None:
-        self._body = body
-
-    def raise_for_status(self) -> None:
-        return None
-
-    def json(self) -> dict[str, Any]:
-        return self._body
-
-
-@pytest.fixture
-def identity_provider(monkeypatch: pytest.MonkeyPatch) -> IdentityProvider:
-    provider = IdentityProvider()
-    monkeypatch.setattr(requests, "get", provider.get)
-    return provider
-
-
-def channel_token(client: TeamsClient, key: Any, kid: str, **claims: Any) -> dict[str, str]:
-    """An Authorization header as the Bot Connector sends it, signed with ``key``."""
-    now = int(time.time())
-    payload = {
-        "iss": "https://api.botframework.com",
-        "aud": APP_ID,
-        "serviceurl": client.connector.service_url,
-        "nbf": now - 60,
-        "exp": now + 3600,
-        **claims,
-    }
-    token = jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
 async def auth_client(
     start_bot: StartBot,
     auth_settings: Settings,
@@ -522,14 +411,7 @@ async def test_with_credentials_a_token_with_an_unknown_key_id_is_401(
 
 def unsigned_token(client: TeamsClient, algorithm: str, **header: Any) -> dict[str, str]:
     """A token that claims Microsoft's issuer but is not signed with one of its keys."""
-    now = int(time.time())
-    claims = {
-        "iss": "https://api.botframework.com",
-        "aud": APP_ID,
-        "serviceurl": client.connector.service_url,
-        "nbf": now - 60,
-        "exp": now + 3600,
-    }
+    claims = channel_claims(client)
     if algorithm == "none":
         token = jwt.encode(claims, None, algorithm="none", headers=header)
     else:
