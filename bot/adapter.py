@@ -135,13 +135,19 @@ class TokenRefusedError(PermissionError):
 
 #: what Microsoft's channels sign with; the SDK verifies with RS256 only, too
 ALLOWED_TOKEN_ALGORITHMS = frozenset({"RS256"})
+#: who issues the tokens of requests from a channel (Teams, Direct Line) to the bot. The SDK
+#: also takes Emulator/Entra-issued tokens, on a path that checks neither the service URL nor
+#: the audience — a token meant for something else would make the bot reply (and send its
+#: own token) wherever the request's serviceUrl points.
+CHANNEL_TOKEN_ISSUERS = frozenset({"https://api.botframework.com"})
 MAX_TOKEN_CHARS = 16 * 1024
 
 
 def refuse_unexpected_token(auth_header: str) -> None:
     """A token that cannot be one of the channel's is refused here, before the SDK would fetch
     Microsoft's signing keys for it (``alg=none`` or HS256 claiming Microsoft's issuer used
-    to make the bot call out and answer 503)."""
+    to make the bot call out and answer 503), and before the SDK would accept an Emulator or
+    Entra ID token (which it checks far less)."""
     scheme, _, token = auth_header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
@@ -155,6 +161,12 @@ def refuse_unexpected_token(auth_header: str) -> None:
     key_id = header.get("kid")
     if not isinstance(key_id, str) or not key_id or len(key_id) > 256:
         raise TokenRefusedError("no key id")
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError as error:
+        raise TokenRefusedError("not a JWT") from error
+    if issuer not in CHANNEL_TOKEN_ISSUERS:
+        raise TokenRefusedError("not issued for a channel")
 
 
 def _app_id(identity: ClaimsIdentity | None) -> str:

@@ -32,7 +32,7 @@ from bot.invitations import Invitations
 from bot.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
 from bot.notify import Notifier
 from bot.proactive import ProactiveSender
-from bot.records import ConsentLog, Dropouts, Handoffs, Profiles
+from bot.records import CardAnswers, ConsentLog, Dropouts, Handoffs, Profiles
 from bot.reminder_delivery import ReminderDelivery
 from bot.reminders import Reminders, ReminderScheduler
 from bot.request_checks import json_errors, problem, read_activity
@@ -145,6 +145,7 @@ def build_service(
         invitations=invitations,
         directory=directory,
         lifecycle=HandoffLifecycle(meetings, reminders, notifier),
+        card_answers=CardAnswers(store, ttl_seconds=settings.state_ttl_days * 86400),
     )
     desk = CounsellorDesk(
         DeskServices(

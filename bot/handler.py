@@ -23,7 +23,7 @@ from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.counsellor_desk import refusal
 from dialogs.journey import JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
-from dialogs.session import SESSION_KEY, Session, take_after_commit, texts
+from dialogs.session import SESSION_KEY, Session, begin_attempt, take_after_commit, texts
 
 log = logging.getLogger(__name__)
 MAX_TURN_ATTEMPTS = 3
@@ -92,7 +92,7 @@ class VideoberatungBot(ActivityHandler):
         activity.delivery_mode = DeliveryModes.expect_replies  # the SDK then buffers replies
         turn_context.buffered_reply_activities.clear()
         turn_context.turn_state.pop(STATE_DELETED, None)
-        take_after_commit(turn_context)  # what a lost attempt queued is not done
+        begin_attempt(turn_context)  # what a lost attempt queued is not done
         try:
             await self._state.load(turn_context, force=reload)
             stored = await self._session.get(turn_context, dict)

@@ -49,7 +49,7 @@ class AttachmentShape(_Shape):
     content_url: Annotated[StrictStr, Field(max_length=8192)] | None = Field(
         None, alias="contentUrl"
     )
-    name: Short | None = None
+    name: StrictStr | None = None  # file names may be long (SharePoint allows 400 characters)
 
 
 class Entity(_Shape):
@@ -104,9 +104,15 @@ class ActivityShapeError(ValueError):
     """The activity is refused; the message names the offending fields (safe to show)."""
 
 
+#: what a person sends: without a sender it would be nobody's (client "unknown")
+FROM_SOMEONE = frozenset({"message", "invoke"})
+
+
 def check_activity_shape(body: dict[str, Any]) -> None:
     """``ActivityShapeError`` unless ``body`` has the shape the bot relies on."""
     activity = _validated(InboundActivity, body, "activity")
+    if activity.type in FROM_SOMEONE and activity.from_ is None:
+        raise ActivityShapeError("not a valid activity: activity.from")
     if activity.type != "invoke":
         return
     if activity.name not in SUPPORTED_INVOKES:

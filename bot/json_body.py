@@ -10,6 +10,7 @@ that the HTTP layer answers with 400.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -54,7 +55,10 @@ def _parse_int(literal: str) -> int:
 def _parse_float(literal: str) -> float:
     if len(literal) > MAX_NUMBER_CHARS:
         raise JsonBodyError(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
-    return float(literal)
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999
+        raise JsonBodyError("a number in the body is out of range")
+    return value
 
 
 def _no_constant(literal: str) -> None:

@@ -26,6 +26,7 @@ CONSENT_EVENT = "consent_event"
 HANDOFF = "handoff"
 PROFILE = "profile"
 DROPOUT = "dropout"
+CARD_ANSWER = "card_answer"
 
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
 
@@ -58,6 +59,9 @@ class ConsentAction(StrEnum):
     VERIFIED = "verified"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+
+
+DECISIONS = frozenset({ConsentAction.VERIFIED, ConsentAction.REJECTED})
 
 
 class ConsentStatus(StrEnum):
@@ -154,6 +158,19 @@ class Dropout(Record):
     count: int = 0
 
 
+@dataclass
+class ConsentState:
+    status: ConsentStatus
+    #: the event that set the status
+    last: ConsentEvent | None = None
+    #: the consent (given in the card, or the uploaded form) the status rests on
+    consent: ConsentEvent | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.status in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION)
+
+
 class ConsentLog:
     """Append-only consent events of each client."""
 
@@ -179,19 +196,25 @@ class ConsentLog:
         documents = await self._store.list_partition(CONSENT_EVENT, client_id)
         return [ConsentEvent.from_body(document.body) for document in documents]
 
-    async def status(self, client_id: str) -> tuple[ConsentStatus, ConsentEvent | None]:
-        """The current status follows from the last event that changes it."""
-        status, last = ConsentStatus.NONE, None
+    async def status(self, client_id: str) -> ConsentState:
+        """The current status follows from the events in order; a counsellor's decision on a
+        form counts only while a form awaits one (not, say, after a withdrawal)."""
+        state = ConsentState(ConsentStatus.NONE)
         for event in await self.events(client_id):
-            status = {
+            action = ConsentAction(event.action)
+            if action in DECISIONS and state.status != ConsentStatus.PENDING_VERIFICATION:
+                continue
+            state.status = {
                 ConsentAction.GIVEN: ConsentStatus.GIVEN,
                 ConsentAction.FORM_UPLOADED: ConsentStatus.PENDING_VERIFICATION,
                 ConsentAction.VERIFIED: ConsentStatus.GIVEN,
                 ConsentAction.REJECTED: ConsentStatus.REJECTED,
                 ConsentAction.WITHDRAWN: ConsentStatus.WITHDRAWN,
-            }.get(ConsentAction(event.action), status)
-            last = event
-        return status, last
+            }[action]
+            state.last = event
+            if action in (ConsentAction.GIVEN, ConsentAction.FORM_UPLOADED):
+                state.consent = event
+        return state
 
 
 class Handoffs:
@@ -315,6 +338,36 @@ class Profiles:
 
     async def delete(self, client_id: str) -> bool:
         return await self._store.delete(PROFILE, client_id, partition=client_id)
+
+
+class CardAnswers:
+    """The first answer to a card whose answer reaches beyond the conversation (consent).
+
+    Two answers to one card — two buttons clicked at once, on two instances — would each act
+    on its own before the race for the conversation state decides which one the client sees
+    (a consent event stored for a client who was told "no consent"). The first answer is kept
+    here; a later one adopts it. Kept as long as the conversation state.
+    """
+
+    def __init__(self, store: DocumentStore, ttl_seconds: int) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+
+    async def claim(self, client_id: str, card_id: str, answer: Any) -> Any:
+        """``answer`` if it is the card's first, else the first one."""
+        key = _key(client_id, card_id)
+        try:
+            await self._store.create(
+                CARD_ANSWER, key, {"answer": answer}, partition=client_id, ttl_seconds=self._ttl
+            )
+        except ConflictError:
+            stored = await self._store.get(CARD_ANSWER, key, partition=client_id)
+            return answer if stored is None else stored.body["answer"]
+        return answer
+
+    async def delete_all(self, client_id: str) -> None:
+        for document in await self._store.list_partition(CARD_ANSWER, client_id):
+            await self._store.delete(CARD_ANSWER, document.key, partition=client_id)
 
 
 class Dropouts:

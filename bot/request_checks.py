@@ -35,6 +35,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         message = error.text if error.text and error.text != default_text else error.reason
         headers = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
         return web.json_response({"error": message}, status=error.status, headers=headers)
+    except ConnectionError as error:  # the client went away mid-request: nothing of ours failed
+        log.info("request abandoned by the client: %s", type(error).__name__)
+        return web.json_response({"error": "the request did not arrive in full"}, status=400)
     except Exception as error:
         log.error("request failed: %s", type(error).__name__)
         return web.json_response({"error": "internal error"}, status=500)
@@ -104,10 +107,14 @@ def _require_activity_fields(body: dict[str, Any], settings: Settings) -> None:
     service_url = body.get("serviceUrl")
     if not isinstance(service_url, str):
         raise problem(web.HTTPBadRequest, "activity needs serviceUrl")
-    parsed = urlparse(service_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(service_url)
+        hostname, _ = parsed.hostname, parsed.port  # both raise for a malformed authority
+    except ValueError as error:
+        raise problem(web.HTTPBadRequest, "serviceUrl must be an http(s) URL") from error
+    if parsed.scheme not in ("http", "https") or not hostname:
         raise problem(web.HTTPBadRequest, "serviceUrl must be an http(s) URL")
-    if settings.local_mode and not is_loopback(parsed.hostname):
+    if settings.local_mode and not is_loopback(hostname):
         # Without credentials nothing proves who sent this; never call out of the machine.
         raise problem(web.HTTPBadRequest, "in local mode serviceUrl must be a loopback address")
     sender = body.get("from")

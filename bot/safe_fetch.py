@@ -48,8 +48,23 @@ class TooLargeError(Exception):
     """The answer is larger than ``max_bytes``."""
 
 
+def parse_url(text: str) -> URL:
+    """``text`` as an absolute URL with a host; ``FetchRefusedError`` for anything else
+    (a malformed authority, a port out of range, a host that is no valid IDNA name)."""
+    try:
+        url = URL(text)
+        if not url.is_absolute() or not url.raw_host:
+            raise FetchRefusedError("not an absolute URL")
+        url.host, url.port  # noqa: B018 - each raises for a malformed host or port
+    except (ValueError, UnicodeError, TypeError) as error:
+        raise FetchRefusedError("not a valid URL") from error
+    return url
+
+
 def origin_of(url: URL) -> Origin:
-    return (url.scheme.lower(), (url.host or "").lower().rstrip("."), url.port or 0)
+    """Scheme, host as connected to (``raw_host``: IDNA, lower case) and port."""
+    host = (url.raw_host or "").lower().rstrip(".")
+    return (url.scheme.lower(), host, url.port or 0)
 
 
 def is_public_address(address: str) -> bool:
@@ -63,9 +78,19 @@ def is_public_address(address: str) -> bool:
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
             return is_public_address(str(embedded))
-        if ip in ipaddress.ip_network("64:ff9b::/96"):  # NAT64: judge the IPv4 inside
+        if ip in _NAT64 or int(ip) >> 32 == 0:  # NAT64, or IPv4-compatible (::a.b.c.d)
             return is_public_address(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        if any(ip in network for network in _NOT_PUBLIC_IPV6):
+            return False
     return ip.is_global and not ip.is_multicast
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: what Python 3.11's ``is_global`` still calls global
+_NOT_PUBLIC_IPV6 = (
+    ipaddress.ip_network("fec0::/10"),  # site-local (deprecated, still routed internally)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
+)
 
 
 @dataclass(frozen=True)
@@ -116,7 +141,7 @@ async def fetch(
 ) -> bytes:
     """The body of ``url`` (after at most ``MAX_REDIRECTS`` checked redirects); ``ssl`` as in
     aiohttp (a context trusting another CA, e.g. a proxy's)."""
-    target = _checked(URL(url), destination)
+    target = _checked(parse_url(url), destination)
     trusted_host = destination.trusted_origin[1] if destination.trusted_origin else ""
     connector = aiohttp.TCPConnector(
         resolver=_PublicOnlyResolver(destination, trusted_host), ssl=ssl
@@ -130,7 +155,9 @@ async def fetch(
             try:
                 async with session.get(target, headers=headers, allow_redirects=False) as answer:
                     if answer.status in REDIRECTS and "Location" in answer.headers:
-                        target = _checked(target.join(URL(answer.headers["Location"])), destination)
+                        target = _checked(
+                            _redirect(target, answer.headers["Location"]), destination
+                        )
                         continue
                     if answer.status != 200:
                         raise FetchFailedError(f"status {answer.status}")
@@ -140,15 +167,24 @@ async def fetch(
     raise FetchFailedError("too many redirects")
 
 
+def _redirect(current: URL, location: str) -> URL:
+    try:
+        joined = current.join(URL(location))
+    except (ValueError, UnicodeError, TypeError) as error:
+        raise FetchRefusedError("not a valid redirect") from error
+    return parse_url(str(joined))
+
+
 def _checked(url: URL, destination: Destination) -> URL:
     plain_http_ok = destination.private_ok(url)  # local mode, or the channel's own URL
     schemes = {"https", "http"} if plain_http_ok else {"https"}
-    if url.scheme.lower() not in schemes or not url.host or url.user or url.password:
+    host = url.raw_host or ""
+    if url.scheme.lower() not in schemes or not host or url.user or url.password:
         raise FetchRefusedError("not an allowed URL")
     if not destination.allows(url):
         raise FetchRefusedError("host not allowed")
-    literal = _is_ip_literal(url.host)
-    if literal and not destination.private_ok(url) and not destination.is_public(url.host):
+    literal = _is_ip_literal(host)
+    if literal and not destination.private_ok(url) and not destination.is_public(host):
         raise FetchRefusedError("not a public address")
     return url
 

@@ -76,6 +76,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # warns on every Universal Action ("trigger is not a known attribute"): no news
+    logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
     quiet_malformed_requests()
 
 

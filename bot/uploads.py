@@ -27,6 +27,7 @@ from bot.safe_fetch import (
     TooLargeError,
     fetch,
     origin_of,
+    parse_url,
 )
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class FetchRules:
         )
 
     def is_download_host(self, url: URL) -> bool:
-        host = (url.host or "").lower().rstrip(".")
+        host = (url.raw_host or "").lower().rstrip(".")
         if self.local_mode and is_loopback(host):
             return True  # local development: files come from the machine itself
         return any(
@@ -106,9 +107,11 @@ class FetchRules:
         )
 
     def may_carry_token(self, url: URL, channel: URL) -> bool:
+        if url.user or url.password or url.scheme not in ("http", "https"):
+            return False
         if origin_of(url) == origin_of(channel):
             return True
-        return url.scheme == "https" and (url.host or "").lower() in self.token_hosts
+        return url.scheme == "https" and origin_of(url)[1] in self.token_hosts
 
 
 TokenSource = Callable[[], Awaitable[str | None]]
@@ -134,8 +137,11 @@ class ConsentForms:
     async def fetch_from_channel(self, url: str, service_url: str, token: TokenSource) -> bytes:
         """A picture pasted into the chat (``contentUrl``), with the bot's token if the URL is
         the channel's; any other URL is refused before a token is even fetched."""
-        target, channel = URL(url), URL(service_url)
-        if not target.is_absolute() or not self._rules.may_carry_token(target, channel):
+        try:
+            target, channel = parse_url(url), parse_url(service_url)
+        except FetchRefusedError as error:
+            raise UploadError(UploadProblem.UNREADABLE) from error
+        if not self._rules.may_carry_token(target, channel):
             log.info("refused a file outside the channel's service URL")
             raise UploadError(UploadProblem.UNREADABLE)
         destination = Destination(

@@ -9,13 +9,14 @@ from botbuilder.core import ConversationState, TurnContext
 from botbuilder.dialogs import DialogContext
 
 from bot.counsellors import CaseloadEntry
-from bot.i18n import SUPPORTED_LOCALES, all_translators
+from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
 from bot.invitations import looks_like_code
 from bot.notify import HandoffEvent
 from bot.records import (
     ClientProfile,
     ConsentAction,
     ConsentEvent,
+    ConsentState,
     ConsentStatus,
     Handoff,
     new_receipt_id,
@@ -267,29 +268,28 @@ class GlobalCommands:
         t = texts(context)
         client = client_of(context)
         activity_id = context.activity.id or ""
-        status, last = await self._services.consents.status(client.client_id)
-        ours = status == ConsentStatus.WITHDRAWN and last is not None and last.cause == activity_id
-        if status == ConsentStatus.WITHDRAWN and last is not None and not ours:
-            when = format_local(last.at, t.locale)
-            await context.send_activity(t("withdraw.already", time=when, receipt=last.receipt_id))
-            await dialog_context.reprompt_dialog()
-            return
-        if last is None or not (
-            ours or status in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION)
-        ):
-            await context.send_activity(t("withdraw.nothing"))
+        state = await self._services.consents.status(client.client_id)
+        last = state.last
+        ours = (
+            state.status == ConsentStatus.WITHDRAWN
+            and last is not None
+            and (last.cause == activity_id)
+        )
+        if not (state.in_force or ours) or state.consent is None or last is None:
+            await context.send_activity(self._nothing_to_withdraw(t, state))
             await dialog_context.reprompt_dialog()
             return
         event = last
         if not ours:
+            consent = state.consent
             event, _ = await self._services.consents.append(
                 ConsentEvent(
-                    event_id=f"withdrawn-{last.event_id}",
+                    event_id=f"withdrawn-{consent.event_id}",
                     client_id=client.client_id,
                     action=ConsentAction.WITHDRAWN,
-                    text_version=last.text_version,
-                    text_sha256=last.text_sha256,
-                    method=last.method,
+                    text_version=consent.text_version,
+                    text_sha256=consent.text_sha256,
+                    method=consent.method,
                     receipt_id=new_receipt_id(),
                     cause=activity_id,
                 )
@@ -306,6 +306,17 @@ class GlobalCommands:
         )
         await dialog_context.cancel_all_dialogs()
         await dialog_context.begin_dialog(JourneyDialog.__name__, {"entry": ALTERNATIVES})
+
+    @staticmethod
+    def _nothing_to_withdraw(t: Translator, state: ConsentState) -> str:
+        last = state.last
+        if state.status == ConsentStatus.WITHDRAWN and last is not None:
+            return t(
+                "withdraw.already", time=format_local(last.at, t.locale), receipt=last.receipt_id
+            )
+        if state.status == ConsentStatus.REJECTED:
+            return t("withdraw.rejected")
+        return t("withdraw.nothing")
 
     async def _ask_delete(self, dialog_context: DialogContext) -> None:
         context = dialog_context.context
@@ -331,6 +342,7 @@ class GlobalCommands:
         await services.profiles.delete(client_id)
         await services.forms.delete_for(client_id)
         await services.invitations.forget_attempts(client_id)
+        await services.card_answers.delete_all(client_id)
         kept = await services.consents.events(client_id)
         await dialog_context.cancel_all_dialogs()
         await self._conversation_state.delete(context)

@@ -169,16 +169,17 @@ class ConsentDialog(ComponentDialog):
         return await step.begin_dialog("consent.ask", {})
 
     async def _after_answer(self, step: WaterfallStepContext):
-        if step.result == "upload":
+        answer = await self._services.first_answer(step.context, step.result)
+        if answer == "upload":
             mb = self._services.forms.max_bytes // (1024 * 1024)
             return await step.begin_dialog(
                 "consent.upload_ask",
                 ask("consent.upload", ["back", "decline"], intro=["consent.upload.how"], mb=mb),
             )
-        return await step.next(step.result)
+        return await step.next(answer)
 
     async def _after_upload(self, step: WaterfallStepContext):
-        answer = step.result
+        answer = await self._services.first_answer(step.context, step.result)
         if answer == "back":
             return await step.replace_dialog("consent.steps")
         if answer == "decline":

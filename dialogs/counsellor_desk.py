@@ -24,6 +24,7 @@ from bot.meetings import MeetingError, MeetingProvider, meeting_subject
 from bot.notify import Notifier
 from bot.proactive import ProactiveSender
 from bot.records import (
+    OPEN_HANDOFF_STATUSES,
     ConsentAction,
     ConsentEvent,
     ConsentLog,
@@ -213,7 +214,29 @@ class CounsellorDesk(ActivityHandler):
     async def _verify(
         self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
     ) -> tuple[Handoff, list[str]]:
+        """Confirm or reject an uploaded form — once per handoff, whoever clicks first: the
+        decision is recorded (keyed on the handoff) before the handoff shows it, so that a
+        failure in between leaves the proof, and a second counsellor adopts the first one's
+        decision."""
+        if handoff.consent_status != ConsentStatus.PENDING_VERIFICATION or (
+            handoff.status not in OPEN_HANDOFF_STATUSES
+        ):
+            return handoff, []
         verified = verb == "consent_verified"
+        decision, _ = await self._services.consents.append(
+            ConsentEvent(
+                event_id=f"form-decision-{handoff.handoff_id}",
+                client_id=handoff.client_id,
+                action=ConsentAction.VERIFIED if verified else ConsentAction.REJECTED,
+                text_version="",
+                text_sha256="",
+                method="paper_form",
+                receipt_id=new_receipt_id(),
+                actor=f"counsellor:{_actor(turn_context)}",
+                cause=turn_context.activity.id or "",
+            )
+        )
+        verified = decision.action == ConsentAction.VERIFIED
         status = ConsentStatus.GIVEN if verified else ConsentStatus.REJECTED
 
         def decide(stored: Handoff) -> bool:
@@ -227,18 +250,6 @@ class CounsellorDesk(ActivityHandler):
         )
         if updated is None or not decided:
             return updated or handoff, []
-        await self._services.consents.append(
-            ConsentEvent(
-                event_id=f"{'verified' if verified else 'rejected'}-{handoff.handoff_id}",
-                client_id=handoff.client_id,
-                action=ConsentAction.VERIFIED if verified else ConsentAction.REJECTED,
-                text_version="",
-                text_sha256="",
-                method="paper_form",
-                receipt_id=new_receipt_id(),
-                actor=f"counsellor:{_actor(turn_context)}",
-            )
-        )
         key = "desk.client.form_verified" if verified else "desk.client.form_rejected"
         await self._services.sender.send(
             handoff.client_ref, MessageFactory.text(translator(handoff.locale)(key))

@@ -74,7 +74,9 @@ class HandoffDialog(ComponentDialog):
             counsellor_id=profile.counsellor_id if profile else "",
         )
         handoff, created = await self._services.handoffs.create(handoff)
-        if created:
+        # Told until a card was delivered: a turn that failed after creating the handoff (and
+        # is sent again) still tells the counsellor; cards already sent are updated in place.
+        if created or not handoff.delivery:
             event = (
                 HandoffEvent.TECH_HELP_REQUESTED if purpose == TECH_HELP else HandoffEvent.REQUESTED
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
 from bot.notify import HandoffEvent
-from bot.records import Handoff
+from bot.records import Handoff, HandoffStatus
 from dialogs.contact_questions import PhoneQuestion
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
@@ -41,8 +41,10 @@ async def switch_to_phone(
     step: WaterfallStepContext, services: JourneyServices, handoff_id: str, phone: str
 ) -> None:
     def switch(handoff: Handoff) -> bool:
-        if handoff.phone_offer == "accepted" and handoff.phone == phone:
-            return False  # this turn already switched it (and ran again)
+        # only an open offer (not one this turn or another instance answered already, not a
+        # handoff that was closed while the client typed the number)
+        if handoff.phone_offer != "offered" or handoff.status != HandoffStatus.REQUESTED:
+            return False
         handoff.consultation_type = "phone"
         handoff.phone = phone
         handoff.phone_offer = "accepted"

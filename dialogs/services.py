@@ -12,9 +12,9 @@ from bot.counsellors import CaseloadEntry, CounsellorDirectory
 from bot.handoff_lifecycle import HandoffLifecycle
 from bot.invitations import Invitations
 from bot.notify import Notifier
-from bot.records import ClientProfile, ConsentLog, Dropouts, Handoffs, Profiles
+from bot.records import CardAnswers, ClientProfile, ConsentLog, Dropouts, Handoffs, Profiles
 from bot.uploads import ConsentForms
-from dialogs.session import after_commit, client_of, session_of
+from dialogs.session import after_commit, answered_card, client_of, session_of
 
 CASELOAD_STAGES = {
     "welcome": "invited",
@@ -37,6 +37,7 @@ class JourneyServices:
     invitations: Invitations
     directory: CounsellorDirectory
     lifecycle: HandoffLifecycle
+    card_answers: CardAnswers
 
     async def progress(self, context: TurnContext, stage: str, **changes: Any) -> None:
         """Note the client's stage (for the counsellor overview) and what it settled."""
@@ -61,6 +62,13 @@ class JourneyServices:
                     consultation_type=profile.consultation_type,
                 ),
             )
+
+    async def first_answer(self, context: TurnContext, answer: Any) -> Any:
+        """The answer to the card this turn answered, as first given (see ``CardAnswers``)."""
+        card = answered_card(context)
+        if not card:
+            return answer
+        return await self.card_answers.claim(client_of(context).client_id, card, answer)
 
     async def dropped_out(self, context: TurnContext, reason: str, stage: str) -> None:
         """Count a dropout (no personal data) — once, when the turn's state is committed."""

@@ -103,3 +103,9 @@ def after_commit(turn_context: TurnContext, effect: Effect) -> None:
 def take_after_commit(turn_context: TurnContext) -> list[Effect]:
     """The effects queued by this attempt of the turn (and forget them)."""
     return turn_context.turn_state.pop(AFTER_COMMIT_KEY, [])
+
+
+def begin_attempt(turn_context: TurnContext) -> None:
+    """A turn (again): nothing from an earlier attempt that lost the race carries over."""
+    take_after_commit(turn_context)
+    turn_context.turn_state.pop(ANSWERED_CARD_KEY, None)

@@ -29,7 +29,7 @@ from bot.storage.documents import (
     JsonObject,
     StoreUnavailableError,
 )
-from bot.storage.private_files import FILE_MODE, ensure_private_file, ensure_private_folder
+from bot.storage.private_files import ensure_private_file, ensure_private_folder, make_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -86,7 +86,7 @@ class SqliteDocumentStore(DocumentStore):
 
     @staticmethod
     def _prepare_files(path: Path) -> None:
-        ensure_private_folder(path.parent)
+        ensure_private_folder(path.parent, ours=lambda name: name.startswith(path.name))
         ensure_private_file(path)
 
     @staticmethod
@@ -94,9 +94,7 @@ class SqliteDocumentStore(DocumentStore):
         """SQLite creates ``-wal`` and ``-shm`` with the database file's mode; older
         installations may still have looser ones."""
         for suffix in COMPANION_SUFFIXES:
-            companion = path.with_name(path.name + suffix)
-            if companion.exists():
-                os.chmod(companion, FILE_MODE)
+            make_private(path.with_name(path.name + suffix))
 
     async def close(self) -> None:
         db, self._db, self._file = self._db, None, None

@@ -33,12 +33,14 @@ from bot.records import (
 )
 from bot.storage import ConflictError
 from bot.techcheck_page.links import LinkClaims
-from bot.turn_locks import KeyedLocks
+from bot.turn_locks import KeyedLocks, LockTimeoutError
 from dialogs.tech_check import measured_card
 
 log = logging.getLogger(__name__)
 STATE_ATTEMPTS = 3
 DRAIN_SECONDS = 10.0
+#: the browser waits for the answer meanwhile; after that, the result is kept without the lock
+LOCK_WAIT_SECONDS = 5.0
 
 
 class CardRefresher(Protocol):
@@ -140,7 +142,10 @@ class ResultDelivery:
             is_incoming=True,
         )
         context = TurnContext(self._adapter, activity)
-        async with self._locks.hold(activity.conversation.id):
+        try:
+            async with self._locks.hold(activity.conversation.id, wait_at_most=LOCK_WAIT_SECONDS):
+                await self._remember(context, measured)
+        except LockTimeoutError:  # a slow turn: the eTag alone keeps the two apart
             await self._remember(context, measured)
 
     async def _remember(self, context: TurnContext, measured: dict[str, Any]) -> None:

@@ -119,8 +119,8 @@ async def start_bot() -> AsyncIterator[StartBot]:
 
     async def start(settings: Settings, notifier: Notifier | None = None) -> RunningBot:
         app = create_app(settings, notifier)
-        server = TestServer(app, host="127.0.0.1", access_log_class=RouteAccessLogger)
-        await server.start_server()
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server(access_log_class=RouteAccessLogger)
         running = RunningBot(app, server)
         started.append(running)
         return running

@@ -120,6 +120,10 @@ async def test_a_foreign_content_url_gets_no_token_and_no_request(
         "https://evil.trafficmanager.net/emea/v3/attachments/x/views/original",
         "http://169.254.169.254/latest/meta-data/",
         "file:///etc/passwd",
+        "https://xn--smba-.trafficmanager.net/emea/v3/attachments/x/views/original",
+        "https://[::1/v3/attachments/x/views/original",
+        "https://h.example:99999/x",
+        "relative/path.png",
     ],
 )
 async def test_lookalike_and_internal_content_urls_are_refused(
@@ -135,6 +139,19 @@ async def test_lookalike_and_internal_content_urls_are_refused(
     assert client_at_consent.said(NOT_ARRIVED, replies)
     assert token_endpoint.issued == issued_before
     assert network.outside() == []  # no name was even looked up
+
+
+async def test_userinfo_on_the_channels_host_gets_no_token(
+    client_at_consent: TeamsClient, connector: LocalConnector, token_endpoint: TokenEndpoint
+) -> None:
+    content_url = connector.add_attachment(PNG).replace("http://", "http://someone:pw@")
+    issued_before = token_endpoint.issued
+    replies = await send_file(
+        client_at_consent, {"contentType": "image/png", "contentUrl": content_url}
+    )
+    assert client_at_consent.said(NOT_ARRIVED, replies)
+    assert token_endpoint.issued == issued_before
+    assert [call for call in connector.calls if call.kind == "attachment"] == []
 
 
 async def test_a_picture_at_the_channels_service_url_is_fetched_with_the_token(
@@ -165,6 +182,9 @@ async def test_a_picture_at_the_channels_service_url_is_fetched_with_the_token(
         "https://intranet.jobcenter.local/form.png",
         "https://contoso-my.sharepoint.com.evil.example/form.png",
         "http://contoso-my.sharepoint.com/form.png",
+        "https://xn--ab-.sharepoint.com/form.png",
+        "https://contoso-my.sharepoint.com:99999/form.png",
+        "https://[::1/form.png",
     ],
 )
 async def test_file_card_downloads_only_from_allowed_hosts_over_https(

@@ -298,3 +298,79 @@ async def test_two_counsellors_of_the_queue_clicking_at_once_make_one_meeting(
         card = newest_card_of(counsellor)
         assert any(a.get("url") == MEETING_LINK for a in card["actions"])
         assert not any(a.get("verb") == "schedule" for a in card["actions"])
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+
+@pytest.fixture
+async def form_server() -> Any:
+    """Where Teams' file card points: a pre-authorised download of the signed form."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    async def form(_: web.Request) -> web.Response:
+        return web.Response(body=PNG, content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/form.png", form)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+async def test_an_uploaded_form_is_decided_once_and_a_withdrawal_names_the_form(
+    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector, form_server: Any
+) -> None:
+    counsellor = person(service, http, connector, COUNSELLOR, "Berater Test")
+    colleague = person(service, http, connector, COLLEAGUE, "Kollegin Test")
+    client = person(service, http, connector, CLIENT, "Erika Muster")
+    for staff in (counsellor, colleague):
+        await staff.deliver(staff.activity("installationUpdate", action="add"))
+    await client.install()
+    for label in ("Bewerbungsunterlagen", "Per Video", "Laptop oder PC", "Ja, die Teams-App"):
+        await client.click(label)
+    for label in ("Ja, beides", "Ja", "WLAN zu Hause oder Flatrate"):
+        await client.click(label)
+    file_card = {
+        "contentType": "application/vnd.microsoft.teams.file.download.info",
+        "content": {"downloadUrl": str(form_server.make_url("/form.png")), "fileType": "png"},
+        "name": "formular.png",
+    }
+    await client.deliver(client.message(attachments=[file_card]))
+    assert client.said("Danke! Ihr Formular ist angekommen.")
+    await client.click("Weiter", days="mon", parts="morning")
+    [handoff] = await Handoffs(service.app[STORE]).for_client(CLIENT)
+    assert handoff.consent_status == "pending_verification"
+    data = {"client": CLIENT, "handoff": handoff.handoff_id}
+
+    client.take_replies()
+    answers = await asyncio.gather(  # two counsellors decide differently at the same moment
+        invoke(counsellor, "consent_verified", data), invoke(colleague, "consent_rejected", data)
+    )
+    assert [status for status, _ in answers] == [200, 200]
+    events = await ConsentLog(service.app[STORE]).events(CLIENT)
+    assert [event.action for event in events[:1]] == ["form_uploaded"]
+    [decision] = events[1:]
+    [handoff] = await Handoffs(service.app[STORE]).for_client(CLIENT)
+    expected = {"verified": "given", "rejected": "rejected"}[decision.action]
+    assert handoff.consent_status == expected
+    told = [text for text in client.texts(client.take_replies()) if "Formular" in text]
+    assert len(told) == 1, told  # the client hears the one decision that stands
+
+    await invoke(counsellor, "consent_rejected", data)  # a late click changes nothing
+    assert len(await ConsentLog(service.app[STORE]).events(CLIENT)) == 2
+    if decision.action == "verified":
+        await client.say("Einwilligung widerrufen")
+        assert client.said("Ihre Einwilligung ist widerrufen")
+        withdrawal = (await ConsentLog(service.app[STORE]).events(CLIENT))[-1]
+        uploaded = events[0]
+        assert (withdrawal.method, withdrawal.text_version, withdrawal.text_sha256) == (
+            "paper_form",
+            uploaded.text_version,
+            uploaded.text_sha256,
+        )
+    else:
+        await client.say("Einwilligung widerrufen")
+        assert client.said("Ihr unterschriebenes Formular wurde nicht angenommen.")

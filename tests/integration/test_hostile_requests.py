@@ -48,6 +48,7 @@ HOSTILE_JSON = [
     pytest.param(b"7" * 1_000, id="int-1000-digits"),
     pytest.param(b"1e" + b"9" * 400, id="float-400-digits"),
     pytest.param(b"NaN", id="nan"),
+    pytest.param(b"1e999", id="float-overflow"),
     pytest.param(b"-Infinity", id="infinity"),
 ]
 
@@ -144,6 +145,7 @@ async def test_nesting_up_to_64_levels_is_fine(
         pytest.param({"conversation": {"id": "<at>x</at>"}}, id="conversation-markup"),
         pytest.param({"from": {"id": "29:a b"}}, id="from-id-space"),
         pytest.param({"replyToId": "../../x"}, id="reply-to-traversal"),
+        pytest.param({"type": "message", "from": None}, id="message-from-nobody"),
     ],
 )
 async def test_activities_with_a_malformed_field_are_400_before_any_turn(

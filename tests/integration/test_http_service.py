@@ -166,6 +166,11 @@ async def test_malformed_bodies_are_400(
         pytest.param({"serviceUrl": "file:///etc/passwd"}, None, id="service-url-file"),
         pytest.param({"serviceUrl": "127.0.0.1:3978"}, None, id="service-url-no-scheme"),
         pytest.param({"serviceUrl": "http://"}, None, id="service-url-no-host"),
+        pytest.param({"serviceUrl": "https://[::1/"}, None, id="service-url-broken-ipv6"),
+        pytest.param(
+            {"serviceUrl": "http://[127.0.0.1]/"}, None, id="service-url-ipv4-in-brackets"
+        ),
+        pytest.param({"serviceUrl": "http://127.0.0.1:99999/"}, None, id="service-url-bad-port"),
         pytest.param({}, "type", id="no-type"),
         pytest.param({"type": ""}, None, id="empty-type"),
         pytest.param({"from": "29:abc"}, None, id="from-not-object"),
@@ -452,6 +457,38 @@ async def test_with_credentials_an_rs256_token_without_key_id_is_401_without_cal
     claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": now + 3600}
     token = jwt.encode(claims, identity_provider.key, algorithm="RS256")
     status, body = await post_bounded(auth_client, {"Authorization": f"Bearer {token}"})
+    assert_refused(status, body, connector)
+    assert identity_provider.fetches == []
+    assert network.outside() == []
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/",  # the Emulator's
+        "https://login.microsoftonline.com/d6d49420-f39b-4df7-a1dc-d59a935871db/v2.0",
+        "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/",  # a tenant's
+    ],
+)
+async def test_with_credentials_tokens_not_issued_for_a_channel_are_401_without_calling_out(
+    auth_client: TeamsClient,
+    connector: LocalConnector,
+    identity_provider: IdentityProvider,
+    network: NetworkSpy,
+    issuer: str,
+) -> None:
+    """The SDK would check such a token on its Emulator path, which looks at neither the
+    audience nor the service URL: the bot would answer (with its token) anywhere."""
+    headers = channel_token(
+        auth_client,
+        identity_provider.key,
+        identity_provider.kid,
+        iss=issuer,
+        appid=APP_ID,
+        azp=APP_ID,
+        ver="1.0",
+    )
+    status, body = await post_bounded(auth_client, headers)
     assert_refused(status, body, connector)
     assert identity_provider.fetches == []
     assert network.outside() == []

@@ -84,6 +84,24 @@ async def test_a_shared_folder_is_left_alone_but_the_files_are_private(tmp_path:
         await store.close()
 
 
+async def test_a_folder_with_other_peoples_files_is_left_open_but_the_files_are_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``BOT_STORAGE=sqlite:///./bot.db`` in an app or home folder must not lock others out."""
+    app_folder = tmp_path / "app"
+    app_folder.mkdir()
+    os.chmod(app_folder, 0o755)
+    (app_folder / "README.md").write_text("someone else's file")
+    store = SqliteDocumentStore(app_folder / "bot.db")
+    await store.open()
+    try:
+        assert mode(app_folder) == 0o755
+        assert mode(app_folder / "bot.db") == 0o600
+        assert "the data folder can be read by others" in caplog.text
+    finally:
+        await store.close()
+
+
 # --- unusable storage at start-up -----------------------------------------------------------
 
 

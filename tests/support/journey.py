@@ -20,7 +20,7 @@ from bot.adapter import on_turn_error
 from bot.app import build_service, form_storage
 from bot.config import Settings
 from bot.notify import HandoffEvent
-from bot.records import Handoff
+from bot.records import Handoff, Handoffs
 from bot.storage.documents import DocumentStore
 from cards.reading import card_actions, card_texts
 
@@ -29,14 +29,22 @@ ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 
 @dataclass
 class CollectingNotifier:
-    """Stands in for Teams notifications: keeps what the journey reported."""
+    """Stands in for Teams notifications: keeps what the journey reported. Given the
+    handoffs, it records a delivery on the handoff as the Teams notifier does."""
 
+    handoffs: Handoffs | None = None
     events: list[tuple[str, HandoffEvent]] = field(default_factory=list)
 
     refreshed: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None:
         self.events.append((handoff.handoff_id, event))
+        if self.handoffs is not None:
+
+            def delivered(stored: Handoff) -> None:
+                stored.delivery["counsellor"] = "sent"
+
+            await self.handoffs.update(handoff.client_id, handoff.handoff_id, delivered)
 
     async def refresh_cards(self, handoff: Handoff, stage: str) -> Handoff:
         self.refreshed.append((handoff.handoff_id, stage, handoff.tech.get("measured", {})))
@@ -65,7 +73,7 @@ class Chat:
         locale: str = "de-DE",
         service_url: str = "https://smba.example.test/",
     ) -> None:
-        self.notifier = CollectingNotifier()
+        self.notifier = CollectingNotifier(Handoffs(store))
         self.user_id = user_id
         self.locale = locale
         self.adapter = TestAdapter(

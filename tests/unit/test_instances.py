@@ -10,6 +10,7 @@ import pytest
 
 from bot.records import ConsentLog, Handoffs
 from bot.storage import DocumentStore
+from bot.turn_locks import KeyedLocks, LockTimeoutError
 from tests.support.journey import Chat
 from tests.unit.test_journey import CLIENT, reach_tech_check
 
@@ -86,3 +87,15 @@ async def test_a_turn_that_keeps_losing_the_race_apologises_and_changes_nothing(
     monkeypatch.undo()
     await chat.send("Laptop")
     assert chat.said("Haben Sie die App „Microsoft Teams“ auf dem Gerät?")
+
+
+async def test_a_lock_not_free_in_time_says_so_and_leaves_nothing_behind() -> None:
+    locks = KeyedLocks()
+    async with locks.hold("conversation-1"):
+        with pytest.raises(LockTimeoutError):
+            async with locks.hold("conversation-1", wait_at_most=0.01):
+                raise AssertionError("must not run while the turn holds the lock")
+        assert len(locks) == 1
+        async with locks.hold("conversation-2", wait_at_most=0.01):
+            assert len(locks) == 2
+    assert len(locks) == 0

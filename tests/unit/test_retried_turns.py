@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.notify import HandoffEvent
 from bot.records import ConsentLog, Dropouts, Handoffs, HandoffStatus
 from bot.storage import DocumentStore, open_document_store
@@ -187,4 +189,98 @@ async def test_tech_help_and_phone_count_once_when_every_turn_runs_twice(tmp_pat
     assert (handoff.consultation_type, handoff.phone) == ("phone", "0221987654")
     assert chat.notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
     assert await Dropouts(inner).by_reason("prefers_phone") == 1
+    await inner.close()
+
+
+async def test_a_handoff_whose_turn_failed_is_still_told_when_the_message_comes_again(
+    tmp_path: Path,
+) -> None:
+    """At least once for the counsellor: the handoff was stored, telling the counsellor
+    failed, the turn apologised; Teams (or the client) sends the message again."""
+    settings = settings_for_tests(tmp_path)
+    store = open_document_store(settings.storage_url)
+    await store.open()
+    chat = Chat(settings, store)
+    notifier = chat.notifier
+    real_event = notifier.handoff_event
+    failures = ["Teams did not answer"]
+
+    async def flaky(handoff: Any, event: HandoffEvent) -> None:
+        if failures:
+            raise ConnectionError(failures.pop())
+        await real_event(handoff, event)
+
+    notifier.handoff_event = flaky  # type: ignore[method-assign]
+    await run(chat, [*TO_CONSENT, ("click", ("Einverstanden", {"agree": "true"}))])
+    times = {**chat.button("Weiter"), "days": "mon", "parts": "morning"}
+    await chat.send(value=times, activity_id="times-1")
+    assert chat.said("Entschuldigung, da ist bei uns etwas schiefgegangen.")
+    await chat.send(value=times, activity_id="times-1")  # the same activity, sent again
+    assert chat.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    [handoff] = await Handoffs(store).for_client(CLIENT)
+    assert notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
+    await chat.send(value=times, activity_id="times-2")  # a late double click: nothing more
+    assert notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
+    await store.close()
+
+
+class AnotherInstanceFirst(DelegatingStore):
+    """When armed, the next state write first lets ``other`` (a turn on another instance)
+    run to its end: exactly what two instances racing on one conversation look like."""
+
+    def __init__(self, inner: DocumentStore) -> None:
+        super().__init__(inner)
+        self.other: Any = None
+
+    async def _interleave(self, kind: str) -> None:
+        if kind == STATE_KIND and self.other is not None:
+            other, self.other = self.other, None
+            await other()
+
+    async def create(self, kind: str, key: str, body: JsonObject, **options: Any) -> Document:
+        await self._interleave(kind)
+        return await super().create(kind, key, body, **options)
+
+    async def replace(self, kind: str, key: str, body: JsonObject, **options: Any) -> Document:
+        await self._interleave(kind)
+        return await super().replace(kind, key, body, **options)
+
+    async def upsert(self, kind: str, key: str, body: JsonObject, **options: Any) -> Document:
+        await self._interleave(kind)
+        return await super().upsert(kind, key, body, **options)
+
+
+@pytest.mark.parametrize("on_a_clicked", ["agree", "decline"])
+async def test_two_buttons_of_one_consent_card_on_two_instances_are_one_answer(
+    tmp_path: Path, on_a_clicked: str
+) -> None:
+    """Instance A takes one button of the consent card; just before A saves, instance B takes
+    the other button of the same card and saves first. The first answer (A's) stands: B
+    adopts it, and what the log holds is what B told the client."""
+    settings = settings_for_tests(tmp_path)
+    inner = open_document_store(settings.storage_url)
+    await inner.open()
+    racing = AnotherInstanceFirst(inner)
+    on_a, on_b = Chat(settings, racing), Chat(settings, inner)
+    await run(on_a, TO_CONSENT)
+    clicks = {
+        "agree": {**on_a.button("Einverstanden"), "agree": "true"},
+        "decline": on_a.button("Nein, lieber Telefon oder vor Ort"),
+    }
+    on_b_clicked = "decline" if on_a_clicked == "agree" else "agree"
+
+    async def the_other_button_on_b() -> None:
+        await on_b.send(value=clicks[on_b_clicked])
+
+    racing.other = the_other_button_on_b
+    await on_a.send(value=clicks[on_a_clicked])
+    told = on_b.texts()  # B saved first: its replies are the ones the client reads
+    events = await ConsentLog(inner).events(CLIENT)
+    if on_a_clicked == "decline":
+        assert any("Wie möchten wir Sie stattdessen beraten?" in text for text in told), told
+        assert events == []
+    else:
+        [given] = events
+        assert f"Belegnummer: {given.receipt_id}" in told, told
+    assert on_a.texts() == []  # A lost the race and found the card answered
     await inner.close()

@@ -54,6 +54,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
         "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
         "2002:a00:1::",  # 6to4 of 10.0.0.1
         "2001:db8::1",
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "fec0::1",  # site-local
+        "64:ff9b:1::a00:1",  # local-use NAT64
         "ff02::1",
         "not-an-address",
     ],
