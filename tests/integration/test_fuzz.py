@@ -379,13 +379,37 @@ def odd_attachment(rng: Random) -> Any:
         del attachment["contentType"]
     if rng.random() < 0.7:
         attachment["contentUrl"] = rng.choice(
-            [UNROUTABLE, "http://127.0.0.1:9/x.png", "file:///etc/passwd", "", "x", 1, None]
+            [
+                UNROUTABLE,
+                "http://127.0.0.1:9/x.png",
+                "file:///etc/passwd",
+                "https://[::1/x",  # malformed authorities
+                "https://xn--smba-.trafficmanager.net/x",
+                "http://127.0.0.1:99999/x",
+                "http://user:pw@127.0.0.1:9/x",
+                "",
+                "x",
+                1,
+                None,
+            ]
         )
     if rng.random() < 0.5:
         attachment["content"] = rng.choice(
             [
                 odd_value(rng),
-                {"downloadUrl": rng.choice([UNROUTABLE, "ftp://127.0.0.1:9/", 1, None])},
+                {
+                    "downloadUrl": rng.choice(
+                        [
+                            UNROUTABLE,
+                            "ftp://127.0.0.1:9/",
+                            "https://xn--ab-.sharepoint.com/x",
+                            "https://h.sharepoint.com:99999/x",
+                            "https://[::1/x",
+                            1,
+                            None,
+                        ]
+                    )
+                },
             ]
         )
     if rng.random() < 0.3:
@@ -490,6 +514,10 @@ def mutate_service_url(rng: Random, activity: dict[str, Any], fuzz: Fuzz) -> str
             "file:///etc/passwd",
             "127.0.0.1:3978",
             "http://",
+            "https://[::1/",
+            "http://[127.0.0.1]/",
+            "http://127.0.0.1:99999/",
+            "https://xn--smba-.trafficmanager.net/",
             "",
             42,
             None,
