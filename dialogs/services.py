@@ -16,6 +16,7 @@ from bot.records import CardAnswers, ClientProfile, ConsentLog, Dropouts, Handof
 from bot.uploads import ConsentForms
 from dialogs.session import after_commit, answered_card, client_of, session_of
 
+CLAIMED_KEY = "videoberatung.claimed_answers"
 CASELOAD_STAGES = {
     "welcome": "invited",
     "choice": "in_tech_check",
@@ -64,11 +65,16 @@ class JourneyServices:
             )
 
     async def first_answer(self, context: TurnContext, answer: Any) -> Any:
-        """The answer to the card this turn answered, as first given (see ``CardAnswers``)."""
+        """The answer to the card this turn answered, as first given (see ``CardAnswers``);
+        claimed once per turn, however many steps ask."""
         card = answered_card(context)
         if not card:
             return answer
-        return await self.card_answers.claim(client_of(context).client_id, card, answer)
+        claimed: dict[str, Any] = context.turn_state.setdefault(CLAIMED_KEY, {})
+        if card not in claimed:
+            client_id = client_of(context).client_id
+            claimed[card] = await self.card_answers.claim(client_id, card, answer)
+        return claimed[card]
 
     async def dropped_out(self, context: TurnContext, reason: str, stage: str) -> None:
         """Count a dropout (no personal data) — once, when the turn's state is committed."""
