@@ -182,15 +182,13 @@ class ConsentLog:
 
         An event with the same id (the same answer, recorded by a turn that ran before or runs
         beside this one) stays as it is and is returned instead — with its receipt."""
-        key = f"{event.client_id}:{event.event_id}"
-        try:
-            await self._store.create(CONSENT_EVENT, key, event.to_body(), partition=event.client_id)
-        except ConflictError:
-            stored = await self._store.get(CONSENT_EVENT, key, partition=event.client_id)
-            if stored is None:  # pragma: no cover - consent events are never deleted
-                raise
-            return ConsentEvent.from_body(stored.body), False
-        return event, True
+        stored, created = await self._store.create_or_get(
+            CONSENT_EVENT,
+            _key(event.client_id, event.event_id),
+            event.to_body(),
+            partition=event.client_id,
+        )
+        return ConsentEvent.from_body(stored.body), created
 
     async def events(self, client_id: str) -> list[ConsentEvent]:
         documents = await self._store.list_partition(CONSENT_EVENT, client_id)
@@ -224,18 +222,13 @@ class Handoffs:
     async def create(self, handoff: Handoff) -> tuple[Handoff, bool]:
         """The stored handoff, and ``True`` if this call created it (``False``: the same
         answer created it before — the stored one is returned)."""
-        key = _key(handoff.client_id, handoff.handoff_id)
-        while True:
-            try:
-                await self._store.create(
-                    HANDOFF, key, handoff.to_body(), partition=handoff.client_id
-                )
-            except ConflictError:
-                stored = await self._store.get(HANDOFF, key, partition=handoff.client_id)
-                if stored is None:  # deleted in between ("Meine Daten löschen"): try again
-                    continue
-                return Handoff.from_body(stored.body), False
-            return handoff, True
+        stored, created = await self._store.create_or_get(
+            HANDOFF,
+            _key(handoff.client_id, handoff.handoff_id),
+            handoff.to_body(),
+            partition=handoff.client_id,
+        )
+        return Handoff.from_body(stored.body), created
 
     async def for_client(self, client_id: str) -> list[Handoff]:
         documents = await self._store.list_partition(HANDOFF, client_id)
@@ -355,15 +348,14 @@ class CardAnswers:
 
     async def claim(self, client_id: str, card_id: str, answer: Any) -> Any:
         """``answer`` if it is the card's first, else the first one."""
-        key = _key(client_id, card_id)
-        try:
-            await self._store.create(
-                CARD_ANSWER, key, {"answer": answer}, partition=client_id, ttl_seconds=self._ttl
-            )
-        except ConflictError:
-            stored = await self._store.get(CARD_ANSWER, key, partition=client_id)
-            return answer if stored is None else stored.body["answer"]
-        return answer
+        stored, _ = await self._store.create_or_get(
+            CARD_ANSWER,
+            _key(client_id, card_id),
+            {"answer": answer},
+            partition=client_id,
+            ttl_seconds=self._ttl,
+        )
+        return stored.body["answer"]
 
     async def delete_all(self, client_id: str) -> None:
         for document in await self._store.list_partition(CARD_ANSWER, client_id):

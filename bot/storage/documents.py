@@ -104,6 +104,30 @@ class DocumentStore(ABC):
             kind, key, body, partition=partition, etag=read.etag, ttl_seconds=ttl_seconds
         )
 
+    async def create_or_get(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> tuple[Document, bool]:
+        """Insert unless the key exists: the stored document, and ``True`` if this call
+        created it. For records whose id says what caused them — a second attempt (a turn
+        that runs again, another instance) gets the first one's document."""
+        while True:
+            try:
+                created = await self.create(
+                    kind, key, body, partition=partition, ttl_seconds=ttl_seconds
+                )
+            except ConflictError:
+                stored = await self.get(kind, key, partition=partition)
+                if stored is not None:
+                    return stored, False
+                continue  # it expired or was deleted in between: create it after all
+            return created, True
+
     @abstractmethod
     async def upsert(
         self,

@@ -79,6 +79,20 @@ async def test_create_get_and_duplicate_create(backend: DocumentStore) -> None:
     assert await backend.get("profile", "c1", partition="someone-else") is None
 
 
+async def test_create_or_get_creates_once_and_then_returns_the_first(
+    backend: DocumentStore,
+) -> None:
+    first, created = await backend.create_or_get("card_answer", "c1:k", {"a": 1}, partition="c1")
+    again, created_again = await backend.create_or_get(
+        "card_answer", "c1:k", {"a": 2}, partition="c1"
+    )
+    assert (created, created_again) == (True, False)
+    assert (again.body, again.etag) == ({"a": 1}, first.etag)
+    await backend.create("card_answer", "c1:gone", {"a": 0}, partition="c1", ttl_seconds=0)
+    fresh, created = await backend.create_or_get("card_answer", "c1:gone", {"a": 3}, partition="c1")
+    assert (fresh.body, created) == ({"a": 3}, True)  # an expired leftover counts as absent
+
+
 async def test_replace_with_a_stale_etag_is_refused(backend: DocumentStore) -> None:
     first = await backend.create("handoff", "c1:h1", {"n": 0}, partition="c1")
     second = await backend.replace("handoff", "c1:h1", {"n": 1}, partition="c1", etag=first.etag)
