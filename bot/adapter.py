@@ -153,19 +153,16 @@ def refuse_unexpected_token(auth_header: str) -> None:
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
         raise TokenRefusedError("not a bearer token")
     try:
-        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError as error:
         raise TokenRefusedError("not a JWT") from error
+    header, claims = unverified["header"], unverified["payload"]
     if header.get("alg") not in ALLOWED_TOKEN_ALGORITHMS:
         raise TokenRefusedError("signing algorithm not allowed")
     key_id = header.get("kid")
     if not isinstance(key_id, str) or not key_id or len(key_id) > 256:
         raise TokenRefusedError("no key id")
-    try:
-        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
-    except jwt.PyJWTError as error:
-        raise TokenRefusedError("not a JWT") from error
-    if issuer not in CHANNEL_TOKEN_ISSUERS:
+    if claims.get("iss") not in CHANNEL_TOKEN_ISSUERS:
         raise TokenRefusedError("not issued for a channel")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 from pathlib import Path
 from typing import Protocol
@@ -18,7 +17,7 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient
 
 from bot.storage import StoreUnavailableError
-from bot.storage.private_files import FILE_MODE, ensure_private_folder
+from bot.storage.private_files import ensure_private_folder, write_private_file
 
 
 class FormStorage(Protocol):
@@ -51,7 +50,7 @@ class LocalFormStorage:
         return None
 
     async def put(self, ref: str, data: bytes, content_type: str) -> None:
-        await asyncio.to_thread(self._write, self._root / ref, data)
+        await asyncio.to_thread(write_private_file, self._root / ref, data)
 
     async def get(self, ref: str) -> bytes | None:
         path = self._root / ref
@@ -59,14 +58,6 @@ class LocalFormStorage:
 
     async def delete_folder(self, folder: str) -> int:
         return await asyncio.to_thread(self._remove, self._root / folder)
-
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        ensure_private_folder(path.parent, ours=lambda _: True)  # a client's own folder
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(descriptor, FILE_MODE)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
 
     @staticmethod
     def _remove(folder: Path) -> int:

@@ -63,11 +63,11 @@ async def read_activity(request: web.Request, settings: Settings) -> Activity:
     body = json_body(raw)
     if not isinstance(body, dict):
         raise problem(web.HTTPBadRequest, "body must be a JSON object (an activity)")
-    _require_activity_fields(body, settings)
     try:
         check_activity_shape(body)
     except ActivityShapeError as error:
         raise problem(web.HTTPBadRequest, str(error)) from error
+    _check_service_url(body["serviceUrl"], settings)
     try:
         return Activity().deserialize(body)
     except (DeserializationError, TypeError, ValueError, AttributeError) as error:
@@ -98,15 +98,8 @@ def too_large(limit: int, size: int) -> web.HTTPException:
     )
 
 
-def _require_activity_fields(body: dict[str, Any], settings: Settings) -> None:
-    if not isinstance(body.get("type"), str) or not body["type"]:
-        raise problem(web.HTTPBadRequest, "activity needs a type")
-    conversation = body.get("conversation")
-    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
-        raise problem(web.HTTPBadRequest, "activity needs conversation.id")
-    service_url = body.get("serviceUrl")
-    if not isinstance(service_url, str):
-        raise problem(web.HTTPBadRequest, "activity needs serviceUrl")
+def _check_service_url(service_url: str, settings: Settings) -> None:
+    """Where the replies go: an http(s) URL, and in local mode a loopback one."""
     try:
         parsed = urlparse(service_url)
         hostname, _ = parsed.hostname, parsed.port  # both raise for a malformed authority
@@ -117,6 +110,3 @@ def _require_activity_fields(body: dict[str, Any], settings: Settings) -> None:
     if settings.local_mode and not is_loopback(hostname):
         # Without credentials nothing proves who sent this; never call out of the machine.
         raise problem(web.HTTPBadRequest, "in local mode serviceUrl must be a loopback address")
-    sender = body.get("from")
-    if sender is not None and not isinstance(sender, dict):
-        raise problem(web.HTTPBadRequest, "from must be an object")

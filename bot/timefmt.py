@@ -11,13 +11,13 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def format_local(moment: str | datetime, locale: str) -> str:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return format_datetime(moment, "medium", tzinfo=BERLIN, locale=locale)
+    return format_datetime(_moment(moment), "medium", tzinfo=BERLIN, locale=locale)
 
 
 def format_clock(moment: str | datetime, locale: str) -> str:
     """The time of day only (``20:15``), for moments within the next hours."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return format_time(moment, "short", tzinfo=BERLIN, locale=locale)
+    return format_time(_moment(moment), "short", tzinfo=BERLIN, locale=locale)
+
+
+def _moment(moment: str | datetime) -> datetime:
+    return datetime.fromisoformat(moment) if isinstance(moment, str) else moment

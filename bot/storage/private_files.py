@@ -56,19 +56,32 @@ def ensure_private_file(path: Path) -> None:
     """Create ``path`` empty as 0600 if missing; make an existing one of ours 0600."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
-        info = os.fstat(descriptor)
-        if stat.S_IMODE(info.st_mode) == FILE_MODE:
-            return
-        if info.st_uid == os.geteuid():
-            try:
-                os.fchmod(descriptor, FILE_MODE)
-                return
-            except OSError:
-                pass  # a file system without Unix modes
-        if info.st_mode & OPEN_TO_OTHERS:
-            log.warning("the database file can be read by others (its mode cannot be changed)")
+        _make_descriptor_private(descriptor)
     finally:
         os.close(descriptor)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` (created or replaced) as a 0600 file in a 0700 folder."""
+    ensure_private_folder(path.parent, ours=lambda _: True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    _make_descriptor_private(descriptor)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+
+
+def _make_descriptor_private(descriptor: int) -> None:
+    info = os.fstat(descriptor)
+    if stat.S_IMODE(info.st_mode) == FILE_MODE:
+        return
+    if info.st_uid == os.geteuid():
+        try:
+            os.fchmod(descriptor, FILE_MODE)
+            return
+        except OSError:
+            pass  # a file system without Unix modes
+    if info.st_mode & OPEN_TO_OTHERS:
+        log.warning("a data file can be read by others (its mode cannot be changed)")
 
 
 def make_private(path: Path) -> None:
