@@ -5,7 +5,7 @@ Connector (with its attachment service) and Microsoft's token endpoint are stand
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -20,9 +20,9 @@ from bot.config import Settings
 from bot.records import ConsentLog
 from tests.integration.conftest import NetworkSpy, StartBot, TeamsClient
 from tests.support.channel import IdentityProvider, channel_token
+from tests.support.files import PNG
 
 BOT_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.the-bots-own-access-token.signature"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 ARRIVED = "Danke! Ihr Formular ist angekommen."
 NOT_ARRIVED = "Die Datei ist leider nicht angekommen."
 
@@ -93,24 +93,45 @@ async def send_file(client: TeamsClient, attachment: dict[str, object]) -> list[
     return await client.deliver(client.message(attachments=[attachment]))
 
 
-async def test_a_foreign_content_url_gets_no_token_and_no_request(
+@dataclass
+class Witnesses:
+    """Everything that would show a file being fetched, or the bot's token going out."""
+
+    client: TeamsClient
+    tokens: TokenEndpoint
+    connector: LocalConnector
+    network: NetworkSpy
+    foreign: list[dict[str, str]]
+
+    async def assert_refused(self, attachment: dict[str, object]) -> None:
+        """The client hears the file did not arrive — and nothing was fetched or asked for."""
+        issued_before = self.tokens.issued
+        replies = await send_file(self.client, attachment)
+        assert self.client.said(NOT_ARRIVED, replies)
+        assert self.foreign == []  # not a single request, so no token either
+        assert self.tokens.issued == issued_before  # the bot did not even ask for one
+        assert [call for call in self.connector.calls if call.kind == "attachment"] == []
+        assert self.network.outside() == []  # no name was even looked up
+
+
+@pytest.fixture
+def witnesses(
     client_at_consent: TeamsClient,
-    foreign_server: tuple[TestServer, list[dict[str, str]]],
     token_endpoint: TokenEndpoint,
     connector: LocalConnector,
     network: NetworkSpy,
+    foreign_server: tuple[TestServer, list[dict[str, str]]],
+) -> Witnesses:
+    return Witnesses(client_at_consent, token_endpoint, connector, network, foreign_server[1])
+
+
+async def test_a_foreign_content_url_gets_no_token_and_no_request(
+    witnesses: Witnesses, foreign_server: tuple[TestServer, list[dict[str, str]]]
 ) -> None:
-    server, seen = foreign_server
-    issued_before = token_endpoint.issued
-    replies = await send_file(
-        client_at_consent,
-        {"contentType": "image/png", "contentUrl": str(server.make_url("/collect"))},
+    server, _ = foreign_server
+    await witnesses.assert_refused(
+        {"contentType": "image/png", "contentUrl": str(server.make_url("/collect"))}
     )
-    assert client_at_consent.said(NOT_ARRIVED, replies)
-    assert seen == []  # not a single request, so no token either
-    assert token_endpoint.issued == issued_before  # the bot did not even ask for one
-    assert [call for call in connector.calls if call.kind == "attachment"] == []
-    assert network.outside() == []
 
 
 @pytest.mark.parametrize(
@@ -127,35 +148,20 @@ async def test_a_foreign_content_url_gets_no_token_and_no_request(
     ],
 )
 async def test_lookalike_and_internal_content_urls_are_refused(
-    client_at_consent: TeamsClient,
-    token_endpoint: TokenEndpoint,
-    network: NetworkSpy,
-    content_url: str,
+    witnesses: Witnesses, content_url: str
 ) -> None:
-    issued_before = token_endpoint.issued
-    replies = await send_file(
-        client_at_consent, {"contentType": "image/png", "contentUrl": content_url}
-    )
-    assert client_at_consent.said(NOT_ARRIVED, replies)
-    assert token_endpoint.issued == issued_before
-    assert network.outside() == []  # no name was even looked up
+    await witnesses.assert_refused({"contentType": "image/png", "contentUrl": content_url})
 
 
 async def test_userinfo_on_the_channels_host_gets_no_token(
-    client_at_consent: TeamsClient, connector: LocalConnector, token_endpoint: TokenEndpoint
+    witnesses: Witnesses, connector: LocalConnector
 ) -> None:
     content_url = connector.add_attachment(PNG).replace("http://", "http://someone:pw@")
-    issued_before = token_endpoint.issued
-    replies = await send_file(
-        client_at_consent, {"contentType": "image/png", "contentUrl": content_url}
-    )
-    assert client_at_consent.said(NOT_ARRIVED, replies)
-    assert token_endpoint.issued == issued_before
-    assert [call for call in connector.calls if call.kind == "attachment"] == []
+    await witnesses.assert_refused({"contentType": "image/png", "contentUrl": content_url})
 
 
 async def test_a_picture_at_the_channels_service_url_is_fetched_with_the_token(
-    client_at_consent: TeamsClient, connector: LocalConnector, tmp_path: Path
+    client_at_consent: TeamsClient, connector: LocalConnector
 ) -> None:
     """The positive control: Teams' own attachment URL gets the token and the form arrives."""
     content_url = connector.add_attachment(PNG)
@@ -188,23 +194,12 @@ async def test_a_picture_at_the_channels_service_url_is_fetched_with_the_token(
     ],
 )
 async def test_file_card_downloads_only_from_allowed_hosts_over_https(
-    client_at_consent: TeamsClient,
-    foreign_server: tuple[TestServer, list[dict[str, str]]],
-    token_endpoint: TokenEndpoint,
-    network: NetworkSpy,
-    download_url: str,
+    witnesses: Witnesses, download_url: str
 ) -> None:
-    _, seen = foreign_server
-    issued_before = token_endpoint.issued
-    replies = await send_file(
-        client_at_consent,
+    await witnesses.assert_refused(
         {
             "contentType": "application/vnd.microsoft.teams.file.download.info",
             "content": {"downloadUrl": download_url, "fileType": "png"},
             "name": "formular.png",
-        },
+        }
     )
-    assert client_at_consent.said(NOT_ARRIVED, replies)
-    assert seen == []
-    assert token_endpoint.issued == issued_before
-    assert network.outside() == []

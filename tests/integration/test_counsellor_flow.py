@@ -6,12 +6,14 @@ a reminder fires → withdrawal cancels everything."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from bot.app import SERVICE, STORE
 from bot.chat_connector import LocalConnector
@@ -20,6 +22,7 @@ from bot.records import ConsentLog, Handoffs, HandoffStatus
 from bot.reminders import Reminders, ReminderScheduler
 from bot.timefmt import BERLIN, format_clock
 from tests.integration.conftest import TENANT_ID, RunningBot, StartBot, TeamsClient
+from tests.support.files import PNG, file_server
 from tests.support.journey import settings_for_tests
 
 COUNSELLOR = "c0ffee00-0000-4000-8000-00000000c001"
@@ -300,28 +303,18 @@ async def test_two_counsellors_of_the_queue_clicking_at_once_make_one_meeting(
         assert not any(a.get("verb") == "schedule" for a in card["actions"])
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-
-
 @pytest.fixture
-async def form_server() -> Any:
+async def form_server() -> AsyncIterator[TestServer]:
     """Where Teams' file card points: a pre-authorised download of the signed form."""
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    async def form(_: web.Request) -> web.Response:
-        return web.Response(body=PNG, content_type="image/png")
-
-    app = web.Application()
-    app.router.add_get("/form.png", form)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
+    async with file_server({"form.png": PNG}) as server:
+        yield server
 
 
 async def test_an_uploaded_form_is_decided_once_and_a_withdrawal_names_the_form(
-    service: RunningBot, http: aiohttp.ClientSession, connector: LocalConnector, form_server: Any
+    service: RunningBot,
+    http: aiohttp.ClientSession,
+    connector: LocalConnector,
+    form_server: TestServer,
 ) -> None:
     counsellor = person(service, http, connector, COUNSELLOR, "Berater Test")
     colleague = person(service, http, connector, COLLEAGUE, "Kollegin Test")

@@ -8,17 +8,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from botbuilder.schema import Attachment
 
 from bot.config import Settings
 from bot.records import ConsentLog
 from bot.storage import DocumentStore
+from tests.support.files import PNG, file_server
 from tests.support.journey import Chat
 from tests.unit.test_journey import CLIENT, reach_consent
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 EXECUTABLE = b"MZ\x90\x00" + b"\x00" * 200
 
 
@@ -31,18 +30,8 @@ async def files() -> AsyncIterator[TestServer]:
         "huge.png": PNG + b"\x00" * 11 * 1024 * 1024,
     }
 
-    async def serve(request: web.Request) -> web.Response:
-        body = bodies.get(request.match_info["name"])
-        if body is None:
-            raise web.HTTPNotFound()
-        return web.Response(body=body, content_type="image/png")
-
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
+    async with file_server(bodies) as server:
+        yield server
 
 
 @pytest.fixture
