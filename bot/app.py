@@ -23,6 +23,7 @@ from bot.adapter import (
     create_adapter,
 )
 from bot.config import Settings
+from bot.consent_log import ConsentLog
 from bot.counsellors import CounsellorDirectory, CounsellorPolicy, CounsellorRoles
 from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from bot.graph import GraphClient
@@ -32,7 +33,7 @@ from bot.invitations import Invitations
 from bot.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
 from bot.notify import Notifier
 from bot.proactive import ProactiveSender
-from bot.records import CardAnswers, ConsentLog, Dropouts, Handoffs, Profiles
+from bot.records import CardAnswers, Dropouts, Handoffs, Profiles
 from bot.reminder_delivery import ReminderDelivery
 from bot.reminders import Reminders, ReminderScheduler
 from bot.request_checks import json_errors, problem, read_activity

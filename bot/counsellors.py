@@ -20,7 +20,7 @@ from botbuilder.schema import Activity
 
 from bot.graph import GraphClient, GraphError
 from bot.proactive import reference_to_dict
-from bot.records import Record, utc_now
+from bot.record import Record, utc_now
 from bot.storage.documents import DocumentStore
 
 log = logging.getLogger(__name__)

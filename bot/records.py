@@ -1,8 +1,8 @@
-"""Domain records of the client journey (DESIGN.md §7) and the repositories that store them.
+"""Domain records of the client journey (DESIGN.md §7) and the repositories that store them:
+handoffs, profiles, card answers, dropout counters (consent events: ``bot/consent_log.py``).
 
 Every record is keyed by the client, so one client's data lives in one partition and
-"Meine Daten löschen" can find all of it. Consent events are append-only: the store itself
-refuses to change or delete them.
+"Meine Daten löschen" can find all of it.
 
 Writes are idempotent by construction, because a turn may run twice (it lost the race for the
 conversation state, or Teams resent it to another instance): a record's id comes from what
@@ -13,80 +13,19 @@ so the caller shows what is stored and acts (notifies, counts) only on a real ch
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
+from bot.consent_log import ConsentStatus
+from bot.record import Record, record_key, utc_now
 from bot.storage.documents import ConflictError, DocumentStore
 
-CONSENT_EVENT = "consent_event"
 HANDOFF = "handoff"
 PROFILE = "profile"
 DROPOUT = "dropout"
 CARD_ANSWER = "card_answer"
-
-_RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_receipt_id() -> str:
-    """Short, readable over the phone: ``VB-7KQ4-M2XD``."""
-    chars = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(8))
-    return f"VB-{chars[:4]}-{chars[4:]}"
-
-
-class Record:
-    """Dataclass records stored as plain JSON objects."""
-
-    def to_body(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Self:
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{name: value for name, value in body.items() if name in known})
-
-
-class ConsentAction(StrEnum):
-    GIVEN = "given"
-    FORM_UPLOADED = "form_uploaded"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-
-
-DECISIONS = frozenset({ConsentAction.VERIFIED, ConsentAction.REJECTED})
-
-
-class ConsentStatus(StrEnum):
-    NONE = "none"
-    GIVEN = "given"
-    PENDING_VERIFICATION = "pending_verification"
-    WITHDRAWN = "withdrawn"
-    REJECTED = "rejected"
-
-
-@dataclass
-class ConsentEvent(Record):
-    event_id: str
-    client_id: str
-    action: str
-    text_version: str
-    text_sha256: str
-    method: str = "card"  # card | paper_form
-    receipt_id: str = ""
-    form_ref: str = ""
-    form_sha256: str = ""
-    actor: str = "client"
-    #: the activity that caused it: a turn that runs again recognises its own event
-    cause: str = ""
-    at: str = field(default_factory=lambda: utc_now().isoformat())
 
 
 class HandoffStatus(StrEnum):
@@ -158,63 +97,6 @@ class Dropout(Record):
     count: int = 0
 
 
-@dataclass
-class ConsentState:
-    status: ConsentStatus
-    #: the event that set the status
-    last: ConsentEvent | None = None
-    #: the consent (given in the card, or the uploaded form) the status rests on
-    consent: ConsentEvent | None = None
-
-    @property
-    def in_force(self) -> bool:
-        return self.status in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION)
-
-
-class ConsentLog:
-    """Append-only consent events of each client."""
-
-    def __init__(self, store: DocumentStore) -> None:
-        self._store = store
-
-    async def append(self, event: ConsentEvent) -> tuple[ConsentEvent, bool]:
-        """Record the event once: the stored event, and ``True`` if this call stored it.
-
-        An event with the same id (the same answer, recorded by a turn that ran before or runs
-        beside this one) stays as it is and is returned instead — with its receipt."""
-        stored, created = await self._store.create_or_get(
-            CONSENT_EVENT,
-            _key(event.client_id, event.event_id),
-            event.to_body(),
-            partition=event.client_id,
-        )
-        return ConsentEvent.from_body(stored.body), created
-
-    async def events(self, client_id: str) -> list[ConsentEvent]:
-        documents = await self._store.list_partition(CONSENT_EVENT, client_id)
-        return [ConsentEvent.from_body(document.body) for document in documents]
-
-    async def status(self, client_id: str) -> ConsentState:
-        """The current status follows from the events in order; a counsellor's decision on a
-        form counts only while a form awaits one (not, say, after a withdrawal)."""
-        state = ConsentState(ConsentStatus.NONE)
-        for event in await self.events(client_id):
-            action = ConsentAction(event.action)
-            if action in DECISIONS and state.status != ConsentStatus.PENDING_VERIFICATION:
-                continue
-            state.status = {
-                ConsentAction.GIVEN: ConsentStatus.GIVEN,
-                ConsentAction.FORM_UPLOADED: ConsentStatus.PENDING_VERIFICATION,
-                ConsentAction.VERIFIED: ConsentStatus.GIVEN,
-                ConsentAction.REJECTED: ConsentStatus.REJECTED,
-                ConsentAction.WITHDRAWN: ConsentStatus.WITHDRAWN,
-            }[action]
-            state.last = event
-            if action in (ConsentAction.GIVEN, ConsentAction.FORM_UPLOADED):
-                state.consent = event
-        return state
-
-
 class Handoffs:
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
@@ -224,7 +106,7 @@ class Handoffs:
         answer created it before — the stored one is returned)."""
         stored, created = await self._store.create_or_get(
             HANDOFF,
-            _key(handoff.client_id, handoff.handoff_id),
+            record_key(handoff.client_id, handoff.handoff_id),
             handoff.to_body(),
             partition=handoff.client_id,
         )
@@ -235,7 +117,9 @@ class Handoffs:
         return [Handoff.from_body(document.body) for document in documents]
 
     async def get(self, client_id: str, handoff_id: str) -> Handoff | None:
-        document = await self._store.get(HANDOFF, _key(client_id, handoff_id), partition=client_id)
+        document = await self._store.get(
+            HANDOFF, record_key(client_id, handoff_id), partition=client_id
+        )
         return None if document is None else Handoff.from_body(document.body)
 
     async def update(
@@ -247,7 +131,7 @@ class Handoffs:
         ``change`` returns ``False`` when there is nothing to do (e.g. the action was already
         taken by someone else); then nothing is written.
         """
-        key = _key(client_id, handoff_id)
+        key = record_key(client_id, handoff_id)
         while True:
             document = await self._store.get(HANDOFF, key, partition=client_id)
             if document is None:
@@ -296,7 +180,7 @@ class Handoffs:
         handoffs = await self.for_client(client_id)
         for handoff in handoffs:
             await self._store.delete(
-                HANDOFF, _key(client_id, handoff.handoff_id), partition=client_id
+                HANDOFF, record_key(client_id, handoff.handoff_id), partition=client_id
             )
         return len(handoffs)
 
@@ -350,7 +234,7 @@ class CardAnswers:
         """``answer`` if it is the card's first, else the first one."""
         stored, _ = await self._store.create_or_get(
             CARD_ANSWER,
-            _key(client_id, card_id),
+            record_key(client_id, card_id),
             {"answer": answer},
             partition=client_id,
             ttl_seconds=self._ttl,
@@ -390,10 +274,6 @@ class Dropouts:
     async def by_reason(self, reason: str) -> int:
         documents = await self._store.list_partition(DROPOUT, reason)
         return sum(Dropout.from_body(document.body).count for document in documents)
-
-
-def _key(client_id: str, record_id: str) -> str:
-    return f"{client_id}:{record_id}"
 
 
 def _cancel(handoff: Handoff) -> None:

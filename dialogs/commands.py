@@ -8,19 +8,12 @@ from enum import StrEnum
 from botbuilder.core import ConversationState, TurnContext
 from botbuilder.dialogs import DialogContext
 
+from bot.consent_log import ConsentAction, ConsentEvent, ConsentState, ConsentStatus, new_receipt_id
 from bot.counsellors import CaseloadEntry
 from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
 from bot.invitations import looks_like_code
 from bot.notify import HandoffEvent
-from bot.records import (
-    ClientProfile,
-    ConsentAction,
-    ConsentEvent,
-    ConsentState,
-    ConsentStatus,
-    Handoff,
-    new_receipt_id,
-)
+from bot.records import ClientProfile, Handoff
 from bot.timefmt import format_clock, format_local
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog

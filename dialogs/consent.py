@@ -15,8 +15,8 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, Attachment
 
+from bot.consent_log import ConsentAction, ConsentEvent, new_receipt_id
 from bot.i18n import Translator
-from bot.records import ConsentAction, ConsentEvent, new_receipt_id
 from bot.timefmt import format_local
 from bot.uploads import TEAMS_FILE_INFO, UploadError
 from dialogs.question import (

@@ -9,10 +9,11 @@ from typing import Any
 from botbuilder.schema import Activity
 
 import cards
+from bot.consent_log import ConsentStatus
 from bot.counsellors import CaseloadEntry
 from bot.i18n import Translator
 from bot.invitations import IssuedInvitation
-from bot.records import ConsentStatus, Handoff, HandoffStatus
+from bot.records import Handoff, HandoffStatus
 from bot.scheduling import format_windows
 from bot.techcheck_page.summary import measured_brief
 from bot.timefmt import BERLIN, format_local

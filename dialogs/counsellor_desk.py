@@ -17,23 +17,14 @@ from typing import Any
 from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
 from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
 
+from bot.consent_log import ConsentAction, ConsentEvent, ConsentLog, ConsentStatus, new_receipt_id
 from bot.counsellors import CaseloadEntry, CounsellorDirectory
 from bot.i18n import Translator, match_locale, translator
 from bot.invitations import Invitations
 from bot.meetings import MeetingError, MeetingProvider, meeting_subject
 from bot.notify import Notifier
 from bot.proactive import ProactiveSender
-from bot.records import (
-    OPEN_HANDOFF_STATUSES,
-    ConsentAction,
-    ConsentEvent,
-    ConsentLog,
-    ConsentStatus,
-    Handoff,
-    Handoffs,
-    HandoffStatus,
-    new_receipt_id,
-)
+from bot.records import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
 from bot.reminders import Reminders
 from bot.timefmt import BERLIN
 from dialogs.counsellor_cards import (

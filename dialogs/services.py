@@ -8,11 +8,12 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.config import Settings
+from bot.consent_log import ConsentLog
 from bot.counsellors import CaseloadEntry, CounsellorDirectory
 from bot.handoff_lifecycle import HandoffLifecycle
 from bot.invitations import Invitations
 from bot.notify import Notifier
-from bot.records import CardAnswers, ClientProfile, ConsentLog, Dropouts, Handoffs, Profiles
+from bot.records import CardAnswers, ClientProfile, Dropouts, Handoffs, Profiles
 from bot.uploads import ConsentForms
 from dialogs.session import after_commit, answered_card, client_of, session_of
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.records import Record
+from bot.record import Record
 from bot.storage import ConflictError, DocumentStore
 from bot.techcheck_page.links import LinkClaims, LinkError, LinkProblem
 

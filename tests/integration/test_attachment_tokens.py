@@ -17,7 +17,7 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from bot.app import STORE
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
-from bot.records import ConsentLog
+from bot.consent_log import ConsentLog
 from tests.integration.conftest import NetworkSpy, StartBot, TeamsClient
 from tests.support.channel import IdentityProvider, channel_token
 from tests.support.files import PNG

@@ -17,8 +17,9 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import SERVICE, STORE
 from bot.chat_connector import LocalConnector
+from bot.consent_log import ConsentLog
 from bot.counsellors import CounsellorDirectory
-from bot.records import ConsentLog, Handoffs, HandoffStatus
+from bot.records import Handoffs, HandoffStatus
 from bot.reminders import Reminders, ReminderScheduler
 from bot.timefmt import BERLIN, format_clock
 from tests.integration.conftest import TENANT_ID, RunningBot, StartBot, TeamsClient

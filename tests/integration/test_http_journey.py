@@ -8,8 +8,9 @@ import aiohttp
 from bot.app import STORE
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
+from bot.consent_log import ConsentLog
 from bot.notify import HandoffEvent
-from bot.records import ConsentLog, Handoffs, HandoffStatus
+from bot.records import Handoffs, HandoffStatus
 from tests.integration.conftest import RunningBot, StartBot, TeamsClient, submit_actions
 from tests.support.journey import CollectingNotifier
 

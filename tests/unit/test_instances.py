@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from bot.records import ConsentLog, Handoffs
+from bot.consent_log import ConsentLog
+from bot.records import Handoffs
 from bot.storage import DocumentStore
 from bot.turn_locks import KeyedLocks, LockTimeoutError
 from tests.support.journey import Chat

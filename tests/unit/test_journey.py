@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.consent_log import ConsentLog
 from bot.notify import HandoffEvent
-from bot.records import ConsentLog, Dropouts, Handoffs, HandoffStatus, Profiles
+from bot.records import Dropouts, Handoffs, HandoffStatus, Profiles
 from bot.storage import DocumentStore
 from tests.support.journey import Chat
 

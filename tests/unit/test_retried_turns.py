@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from bot.consent_log import ConsentLog
 from bot.notify import HandoffEvent
-from bot.records import ConsentLog, Dropouts, Handoffs, HandoffStatus
+from bot.records import Dropouts, Handoffs, HandoffStatus
 from bot.storage import DocumentStore, open_document_store
 from bot.storage.bot_state import STATE_KIND
 from bot.storage.documents import ConflictError, Document, JsonObject

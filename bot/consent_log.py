@@ -1,0 +1,118 @@
+"""Consent events (given in the card, a form uploaded, verified, rejected, withdrawn) and the
+append-only log that keeps them: the store itself refuses to change or delete one.
+
+An event's id says what caused it (the card the client answered, the consent a withdrawal
+ends), so appending the same answer twice — a turn that runs again, a second instance —
+stores one event and hands back the stored one, with its receipt.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.record import Record, record_key, utc_now
+from bot.storage.documents import DocumentStore
+
+CONSENT_EVENT = "consent_event"
+_RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
+
+
+def new_receipt_id() -> str:
+    """Short, readable over the phone: ``VB-7KQ4-M2XD``."""
+    chars = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(8))
+    return f"VB-{chars[:4]}-{chars[4:]}"
+
+
+class ConsentAction(StrEnum):
+    GIVEN = "given"
+    FORM_UPLOADED = "form_uploaded"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+DECISIONS = frozenset({ConsentAction.VERIFIED, ConsentAction.REJECTED})
+
+
+class ConsentStatus(StrEnum):
+    NONE = "none"
+    GIVEN = "given"
+    PENDING_VERIFICATION = "pending_verification"
+    WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"
+
+
+@dataclass
+class ConsentEvent(Record):
+    event_id: str
+    client_id: str
+    action: str
+    text_version: str
+    text_sha256: str
+    method: str = "card"  # card | paper_form
+    receipt_id: str = ""
+    form_ref: str = ""
+    form_sha256: str = ""
+    actor: str = "client"
+    #: the activity that caused it: a turn that runs again recognises its own event
+    cause: str = ""
+    at: str = field(default_factory=lambda: utc_now().isoformat())
+
+
+@dataclass
+class ConsentState:
+    status: ConsentStatus
+    #: the event that set the status
+    last: ConsentEvent | None = None
+    #: the consent (given in the card, or the uploaded form) the status rests on
+    consent: ConsentEvent | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.status in (ConsentStatus.GIVEN, ConsentStatus.PENDING_VERIFICATION)
+
+
+class ConsentLog:
+    """Append-only consent events of each client."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def append(self, event: ConsentEvent) -> tuple[ConsentEvent, bool]:
+        """Record the event once: the stored event, and ``True`` if this call stored it.
+
+        An event with the same id (the same answer, recorded by a turn that ran before or runs
+        beside this one) stays as it is and is returned instead — with its receipt."""
+        stored, created = await self._store.create_or_get(
+            CONSENT_EVENT,
+            record_key(event.client_id, event.event_id),
+            event.to_body(),
+            partition=event.client_id,
+        )
+        return ConsentEvent.from_body(stored.body), created
+
+    async def events(self, client_id: str) -> list[ConsentEvent]:
+        documents = await self._store.list_partition(CONSENT_EVENT, client_id)
+        return [ConsentEvent.from_body(document.body) for document in documents]
+
+    async def status(self, client_id: str) -> ConsentState:
+        """The current status follows from the events in order; a counsellor's decision on a
+        form counts only while a form awaits one (not, say, after a withdrawal)."""
+        state = ConsentState(ConsentStatus.NONE)
+        for event in await self.events(client_id):
+            action = ConsentAction(event.action)
+            if action in DECISIONS and state.status != ConsentStatus.PENDING_VERIFICATION:
+                continue
+            state.status = {
+                ConsentAction.GIVEN: ConsentStatus.GIVEN,
+                ConsentAction.FORM_UPLOADED: ConsentStatus.PENDING_VERIFICATION,
+                ConsentAction.VERIFIED: ConsentStatus.GIVEN,
+                ConsentAction.REJECTED: ConsentStatus.REJECTED,
+                ConsentAction.WITHDRAWN: ConsentStatus.WITHDRAWN,
+            }[action]
+            state.last = event
+            if action in (ConsentAction.GIVEN, ConsentAction.FORM_UPLOADED):
+                state.consent = event
+        return state

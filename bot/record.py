@@ -1,0 +1,28 @@
+"""What every domain record is: a dataclass stored as a plain JSON object, keyed by client."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from typing import Any, Self
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record:
+    """Dataclass records stored as plain JSON objects."""
+
+    def to_body(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{name: value for name, value in body.items() if name in known})
+
+
+def record_key(client_id: str, record_id: str) -> str:
+    """Records of a client are keyed ``client:record`` inside the client's partition."""
+    return f"{client_id}:{record_id}"
