@@ -32,7 +32,7 @@ from bench.journey import (
 from bot.app import STORE, create_app
 from bot.chat_connector import LocalConnector
 from bot.config import Settings
-from bot.storage.bot_state import STATE_KIND
+from bot.state_storage import STATE_KIND
 from bot.storage.documents import DocumentStore
 
 READS = ("get", "list_partition")

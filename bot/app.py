@@ -38,8 +38,8 @@ from bot.reminder_delivery import ReminderDelivery
 from bot.reminders import Reminders, ReminderScheduler
 from bot.request_checks import json_errors, problem, read_activity
 from bot.service_logging import quiet_malformed_requests
+from bot.state_storage import DocumentStateStorage
 from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
-from bot.storage.bot_state import DocumentStateStorage
 from bot.teams_notifier import TeamsNotifier
 from bot.techcheck_page.routes import add_techcheck_routes
 from bot.turn_locks import KeyedLocks

@@ -75,7 +75,7 @@ async def test_a_turn_that_keeps_losing_the_race_apologises_and_changes_nothing(
     chat: Chat, store: DocumentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await reach_tech_check(chat)
-    from bot.storage.bot_state import DocumentStateStorage
+    from bot.state_storage import DocumentStateStorage
     from bot.storage.documents import ConflictError
 
     async def always_stale(self, changes):  # another instance always saved first

@@ -18,8 +18,8 @@ import pytest
 from bot.consent_log import ConsentLog
 from bot.notify import HandoffEvent
 from bot.records import Dropouts, Handoffs, HandoffStatus
+from bot.state_storage import STATE_KIND
 from bot.storage import DocumentStore, open_document_store
-from bot.storage.bot_state import STATE_KIND
 from bot.storage.documents import ConflictError, Document, JsonObject
 from tests.support.journey import Chat, settings_for_tests
 from tests.support.stores import DelegatingStore
