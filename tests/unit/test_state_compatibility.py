@@ -1,0 +1,64 @@
+"""Conversation state written before ``bot/`` was split into layers still loads after it.
+
+The state holds jsonpickle class paths (``botbuilder.dialogs.dialog_state.DialogState``, and —
+before the split — ``bot.techcheck.Outcome``). The documents in
+``tests/support/state_before_the_layers.json`` were written by ``main`` before the move; a
+client who was mid-journey then carries on where they were.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.consent_log import ConsentLog
+from bot.records import Handoffs
+from bot.storage import DocumentStore
+from tests.support.journey import Chat
+
+SAVED = json.loads(
+    (Path(__file__).parents[1] / "support" / "state_before_the_layers.json").read_text("utf-8")
+)["documents"]
+CLIENT = "aad-client-1"
+
+
+async def restore(store: DocumentStore, name: str) -> dict[str, Any]:
+    documents = SAVED[name]
+    for key, body in documents.items():
+        await store.upsert("state", key, body, partition=key)
+    return documents
+
+
+def card_id(state: dict[str, Any], dialog_id: str) -> str:
+    """The id of the card the saved dialog stack is waiting on."""
+    for instance in state["_dialog_stack"]:
+        if instance["id"] == dialog_id:
+            return instance["state"]["card"]
+        inner = instance["state"].get("dialogs")
+        if inner:
+            found = card_id(inner, dialog_id)
+            if found:
+                return found
+    return ""
+
+
+async def test_a_client_at_the_device_question_carries_on(chat: Chat, store: DocumentStore) -> None:
+    await restore(store, "at_the_device_question")
+    await chat.send("Smartphone")
+    assert chat.said("Haben Sie die App „Microsoft Teams“ auf dem Gerät?")
+
+
+async def test_a_client_at_the_consent_card_agrees_and_the_saved_tech_result_counts(
+    chat: Chat, store: DocumentStore
+) -> None:
+    documents = await restore(store, "at_the_consent_card")
+    state = documents[f"msteams/conversations/a:{CLIENT}"]["dialogs"]
+    card = card_id(state, "consent.ask")
+    await chat.send(value={"card": card, "answer": "agree", "agree": "true"})
+    assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
+    await chat.click("Weiter", days="mon", parts="morning")
+    assert chat.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    [handoff] = await Handoffs(store).for_client(CLIENT)
+    assert handoff.tech["outcome"] == "ready"
+    assert [event.action for event in await ConsentLog(store).events(CLIENT)] == ["given"]
