@@ -30,9 +30,9 @@ from bench.journey import (
     reached_summary,
 )
 from bot.app import STORE, create_app
-from bot.chat_connector import LocalConnector
 from bot.config import Settings
-from bot.state_storage import STATE_KIND
+from bot.devtools.connector_standin import LocalConnector
+from bot.hosting.state_storage import STATE_KIND
 from bot.storage.documents import DocumentStore
 
 READS = ("get", "list_partition")

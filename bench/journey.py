@@ -18,8 +18,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.chat_connector import ConnectorCall
-from bot.teams_activity import PersonalChat
+from bot.devtools.connector_standin import ConnectorCall
+from bot.devtools.teams_activity import PersonalChat
 from cards.reading import card_actions, card_texts
 
 JsonDict = dict[str, Any]

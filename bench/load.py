@@ -28,8 +28,8 @@ import aiohttp
 
 from bench.journey import SCRIPTS, JourneyResult, ReplyRouter, SimulatedClient
 from bench.measure import ProcessSample, latency_summary, sample_process, system_busy_seconds
-from bot.chat_connector import LocalConnector
 from bot.config import is_loopback
+from bot.devtools.connector_standin import LocalConnector
 
 CLEAR_CONNECTOR_EVERY = 200  # journeys; the connector keeps every call it accepted
 

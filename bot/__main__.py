@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.config import ConfigurationError, Settings
-from bot.service_logging import configure_logging
+from bot.hosting.service_logging import configure_logging
 
 EXIT_CONFIGURATION = 2
 EXIT_STORAGE_UNAVAILABLE = 3
@@ -22,7 +22,7 @@ def serve(settings: Settings) -> int:
     SQLite file, Cosmos DB not answering) ends the process with one line and exit code 3,
     before it listens: a supervisor sees the failure and restarts it later."""
     from bot.app import create_app
-    from bot.service_logging import RouteAccessLogger
+    from bot.hosting.service_logging import RouteAccessLogger
     from bot.storage import StoreUnavailableError
 
     try:
@@ -51,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     command, rest = (argv[0], argv[1:]) if argv and not argv[0].startswith("-") else ("serve", argv)
     if command == "chat":
-        from bot.chat_terminal import main as chat_main
+        from bot.devtools.terminal_chat import main as chat_main
 
         return chat_main(rest)
     if command == "playground":
-        from bot.playground import main as playground_main
+        from bot.devtools.playground import main as playground_main
 
         return playground_main(rest)
     parser = argparse.ArgumentParser(

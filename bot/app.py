@@ -17,33 +17,38 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from bot.adapter import (
+from bot.config import Settings
+from bot.domain.card_answers import CardAnswers
+from bot.domain.consent import ConsentLog
+from bot.domain.consent_forms import ConsentForms
+from bot.domain.counsellors import CounsellorDirectory, CounsellorPolicy
+from bot.domain.dropouts import Dropouts
+from bot.domain.handoff_events import Notifier
+from bot.domain.handoff_lifecycle import HandoffLifecycle
+from bot.domain.handoffs import Handoffs
+from bot.domain.invitations import Invitations
+from bot.domain.profiles import Profiles
+from bot.domain.reminders import Reminders, ReminderScheduler
+from bot.hosting.activity_handler import VideoberatungBot
+from bot.hosting.adapter import (
     PooledBotFrameworkAuthentication,
     SigningKeysUnavailableError,
     create_adapter,
 )
-from bot.config import Settings
-from bot.consent_log import ConsentLog
-from bot.counsellors import CounsellorDirectory, CounsellorPolicy, CounsellorRoles
-from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
-from bot.graph import GraphClient
-from bot.handler import VideoberatungBot
-from bot.handoff_lifecycle import HandoffLifecycle
-from bot.invitations import Invitations
-from bot.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
-from bot.notify import Notifier
-from bot.proactive import ProactiveSender
-from bot.records import CardAnswers, Dropouts, Handoffs, Profiles
-from bot.reminder_delivery import ReminderDelivery
-from bot.reminders import Reminders, ReminderScheduler
-from bot.request_checks import json_errors, problem, read_activity
-from bot.service_logging import quiet_malformed_requests
-from bot.state_storage import DocumentStateStorage
+from bot.hosting.counsellor_notifier import TeamsNotifier
+from bot.hosting.counsellor_roles import CounsellorRoles
+from bot.hosting.proactive_messages import ProactiveSender
+from bot.hosting.reminder_sender import ReminderDelivery
+from bot.hosting.request_checks import json_errors, problem, read_activity
+from bot.hosting.service_logging import quiet_malformed_requests
+from bot.hosting.state_storage import DocumentStateStorage
+from bot.hosting.turn_locks import KeyedLocks
+from bot.integrations.attachment_sources import FetchRules
+from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
+from bot.integrations.graph import GraphClient
+from bot.integrations.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
 from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
-from bot.teams_notifier import TeamsNotifier
 from bot.techcheck_page.routes import add_techcheck_routes
-from bot.turn_locks import KeyedLocks
-from bot.uploads import ConsentForms, FetchRules
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
 from dialogs.journey import JourneyDialog

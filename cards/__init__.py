@@ -22,11 +22,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from botbuilder.core import CardFactory
-from botbuilder.schema import Attachment
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.schema import Activity, Attachment
+
+from bot.i18n import Translator
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 _WHOLE = re.compile(r"^\$\{([^}]+)\}$")
 _PART = re.compile(r"\$\{([^}]+)\}")
 _MISSING = object()
@@ -53,6 +54,21 @@ def render(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def attachment(name: str, data: Mapping[str, Any]) -> Attachment:
     return CardFactory.adaptive_card(render(name, data))
+
+
+def card_message(t: Translator, name: str, data: dict[str, Any]) -> Activity:
+    """A card activity; every card gets the common footer labels."""
+    common = {
+        "help_label": t("command.help.label"),
+        "restart_label": t("command.restart.label"),
+    }
+    return MessageFactory.attachment(attachment(name, {**common, **data}))
+
+
+def numbered(title: str, labels: list[str]) -> str:
+    """Plain-text fallback of a card with choices."""
+    lines = [title, *(f"{number}. {label}" for number, label in enumerate(labels, start=1))]
+    return "\n".join(lines)
 
 
 class _Scope:

@@ -8,23 +8,24 @@ from enum import StrEnum
 from botbuilder.core import ConversationState, TurnContext
 from botbuilder.dialogs import DialogContext
 
-from bot.consent_log import ConsentAction, ConsentEvent, ConsentState, ConsentStatus, new_receipt_id
-from bot.counsellors import CaseloadEntry
+from bot.domain.consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentState,
+    ConsentStatus,
+    new_receipt_id,
+)
+from bot.domain.counsellors import CaseloadEntry
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoff
+from bot.domain.invitations import looks_like_code
+from bot.domain.local_time import format_clock, format_local
+from bot.domain.profiles import ClientProfile
 from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
-from bot.invitations import looks_like_code
-from bot.notify import HandoffEvent
-from bot.records import ClientProfile, Handoff
-from bot.timefmt import format_clock, format_local
+from cards import card_message
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
-from dialogs.question import (
-    ask,
-    card_message,
-    card_submit,
-    choice_card,
-    normalise,
-    recognize_choice,
-)
+from dialogs.question import ask, card_submit, choice_card, normalise, recognize_choice
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
 from dialogs.tech_check import issue_link, link_card

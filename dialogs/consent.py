@@ -15,19 +15,12 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, Attachment
 
-from bot.consent_log import ConsentAction, ConsentEvent, new_receipt_id
+from bot.domain.consent import ConsentAction, ConsentEvent, new_receipt_id
+from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
+from bot.domain.local_time import format_local
 from bot.i18n import Translator
-from bot.timefmt import format_local
-from bot.uploads import TEAMS_FILE_INFO, UploadError
-from dialogs.question import (
-    ChoiceQuestion,
-    Options,
-    Question,
-    Reprompt,
-    ask,
-    card_message,
-    recognize_choice,
-)
+from cards import card_message
+from dialogs.question import ChoiceQuestion, Options, Question, Reprompt, ask, recognize_choice
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, effect_key, session_of, texts
 

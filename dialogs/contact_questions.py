@@ -8,9 +8,10 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from bot.domain.time_windows import DAYPARTS, WEEKDAYS, parse_typed, windows
 from bot.i18n import Translator, all_translators
-from bot.scheduling import DAYPARTS, WEEKDAYS, parse_typed, windows
-from dialogs.question import Options, Question, Reprompt, card_message
+from cards import card_message
+from dialogs.question import Options, Question, Reprompt
 
 _PHONE_CHARACTERS = re.compile(r"^\+?[\d\s/()\-.]+$")
 

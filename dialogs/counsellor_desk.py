@@ -17,17 +17,23 @@ from typing import Any
 from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
 from botbuilder.schema import AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
 
-from bot.consent_log import ConsentAction, ConsentEvent, ConsentLog, ConsentStatus, new_receipt_id
-from bot.counsellors import CaseloadEntry, CounsellorDirectory
+from bot.domain.consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentLog,
+    ConsentStatus,
+    new_receipt_id,
+)
+from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory
+from bot.domain.handoff_events import Notifier
+from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
+from bot.domain.invitations import Invitations
+from bot.domain.local_time import BERLIN
+from bot.domain.message_delivery import MessageSender
+from bot.domain.reminders import Reminders
 from bot.i18n import Translator, match_locale, translator
-from bot.invitations import Invitations
-from bot.meetings import MeetingError, MeetingProvider, meeting_subject
-from bot.notify import Notifier
-from bot.proactive import ProactiveSender
-from bot.records import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
-from bot.reminders import Reminders
-from bot.timefmt import BERLIN
-from dialogs.counsellor_cards import (
+from bot.integrations.meetings import MeetingError, MeetingProvider, meeting_subject
+from cards.counsellor_cards import (
     appointment_card,
     handoff_card,
     invitation_card,
@@ -35,6 +41,7 @@ from dialogs.counsellor_cards import (
     phone_offer_card,
 )
 from dialogs.question import normalise
+from dialogs.session import conversation_reference
 
 log = logging.getLogger(__name__)
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -48,7 +55,7 @@ class DeskServices:
     consents: ConsentLog
     meetings: MeetingProvider
     reminders: Reminders
-    sender: ProactiveSender
+    sender: MessageSender
     notifier: Notifier
     meeting_minutes: int = 45
 
@@ -84,11 +91,12 @@ class CounsellorDesk(ActivityHandler):
         """Keep the conversation reference current, so cards reach the counsellor later."""
         directory = self._services.directory
         known = await directory.get(_actor(turn_context))
-        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        reference = conversation_reference(turn_context)
         if known is None or known.reference.get("conversation", {}).get("id") != (
-            reference.conversation.id
+            reference.get("conversation", {}).get("id")
         ):
-            await directory.register(turn_context, match_locale(turn_context.activity.locale))
+            locale = match_locale(turn_context.activity.locale)
+            await directory.register(_actor(turn_context), reference, locale)
 
     # --- card actions ----------------------------------------------------------------------
 

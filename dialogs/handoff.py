@@ -7,15 +7,14 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity
 
-from bot.notify import HandoffEvent
-from bot.proactive import reference_to_dict
-from bot.records import Handoff
-from bot.scheduling import format_windows
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoff
+from bot.domain.time_windows import format_windows
+from cards import card_message
 from cards.markdown import literal
 from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
-from dialogs.question import card_message
 from dialogs.services import JourneyServices
-from dialogs.session import client_of, effect_key, session_of, texts
+from dialogs.session import client_of, conversation_reference, effect_key, session_of, texts
 
 TECH_HELP = "tech_help"
 CONSULTATION = "consultation"
@@ -70,7 +69,7 @@ class HandoffDialog(ComponentDialog):
             receipt_id=consent.get("receipt_id", ""),
             phone=step.values["phone"],
             locale=session_of(context).locale,
-            client_ref=reference_to_dict(TurnContext.get_conversation_reference(context.activity)),
+            client_ref=conversation_reference(context),
             counsellor_id=profile.counsellor_id if profile else "",
         )
         handoff, created = await self._services.handoffs.create(handoff)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
-from bot.notify import HandoffEvent
-from bot.records import Handoff, HandoffStatus
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoff, HandoffStatus
 from dialogs.contact_questions import PhoneQuestion
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts

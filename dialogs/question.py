@@ -15,13 +15,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
 from botbuilder.dialogs.choices import Choice, ChoiceRecognizers, FindChoicesOptions
 from botbuilder.schema import Activity, ActivityTypes
 
-import cards
 from bot.i18n import Translator, all_translators
+from cards import card_message, numbered
 from dialogs.session import ANSWERED_CARD_KEY, session_of, texts
 
 Options = dict[str, Any]
@@ -46,21 +46,6 @@ def card_submit(activity: Activity) -> dict[str, Any] | None:
 
 def normalise(text: str | None) -> str:
     return re.sub(r"[\s.!?,;:]+", " ", (text or "").strip().lower()).strip()
-
-
-def card_message(t: Translator, name: str, data: dict[str, Any]) -> Activity:
-    """A card activity; every card gets the common footer labels."""
-    common = {
-        "help_label": t("command.help.label"),
-        "restart_label": t("command.restart.label"),
-    }
-    return MessageFactory.attachment(cards.attachment(name, {**common, **data}))
-
-
-def numbered(title: str, labels: list[str]) -> str:
-    """Plain-text fallback of a card with choices."""
-    lines = [title, *(f"{number}. {label}" for number, label in enumerate(labels, start=1))]
-    return "\n".join(lines)
 
 
 class Question(Dialog):

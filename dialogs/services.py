@@ -8,13 +8,16 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.config import Settings
-from bot.consent_log import ConsentLog
-from bot.counsellors import CaseloadEntry, CounsellorDirectory
-from bot.handoff_lifecycle import HandoffLifecycle
-from bot.invitations import Invitations
-from bot.notify import Notifier
-from bot.records import CardAnswers, ClientProfile, Dropouts, Handoffs, Profiles
-from bot.uploads import ConsentForms
+from bot.domain.card_answers import CardAnswers
+from bot.domain.consent import ConsentLog
+from bot.domain.consent_forms import ConsentForms
+from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory
+from bot.domain.dropouts import Dropouts
+from bot.domain.handoff_events import Notifier
+from bot.domain.handoff_lifecycle import HandoffLifecycle
+from bot.domain.handoffs import Handoffs
+from bot.domain.invitations import Invitations
+from bot.domain.profiles import ClientProfile, Profiles
 from dialogs.session import after_commit, answered_card, client_of, session_of
 
 CLAIMED_KEY = "videoberatung.claimed_answers"

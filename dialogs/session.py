@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from botbuilder.core import TurnContext
+from botbuilder.core.serializer_helper import serializer_helper
 
 from bot.i18n import Translator, translator
 
@@ -109,3 +110,8 @@ def begin_attempt(turn_context: TurnContext) -> None:
     """A turn (again): nothing from an earlier attempt that lost the race carries over."""
     take_after_commit(turn_context)
     turn_context.turn_state.pop(ANSWERED_CARD_KEY, None)
+
+
+def conversation_reference(context: TurnContext) -> dict[str, Any]:
+    """How to reach this conversation later (a proactive message), as stored in records."""
+    return serializer_helper(TurnContext.get_conversation_reference(context.activity))

@@ -13,13 +13,14 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity
 
+from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess
+from bot.domain.techcheck_links import IssuedLink, LinkIssuer
 from bot.i18n import Translator
-from bot.techcheck import Assessment, Outcome, TechAnswers, assess
-from bot.techcheck_page.links import IssuedLink, LinkIssuer
-from bot.techcheck_page.summary import measured_estimate, measured_lines
-from dialogs.question import ChoiceQuestion, ask, card_message
+from cards import card_message
+from cards.measured_summary import measured_estimate, measured_lines
+from dialogs.question import ChoiceQuestion, ask
 from dialogs.services import JourneyServices
-from dialogs.session import client_of, session_of, texts
+from dialogs.session import client_of, conversation_reference, session_of, texts
 from dialogs.volume_question import VolumeQuestion
 
 #: the most the measurement in the browser may cost, as told to the client
@@ -132,7 +133,9 @@ class TechCheckDialog(ComponentDialog):
 async def issue_link(services: JourneyServices, context: TurnContext) -> IssuedLink | None:
     """A fresh link to the measured check for the client of this turn (``None``: not set up)."""
     issuer = LinkIssuer(services.settings, services.profiles)
-    return await issuer.issue(context, client_of(context).client_id, session_of(context).locale)
+    return await issuer.issue(
+        conversation_reference(context), client_of(context).client_id, session_of(context).locale
+    )
 
 
 def _link_fields(t: Translator, link: IssuedLink | None) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from bot.domain.tech_assessment import parse_volume_mb
 from bot.i18n import Translator
-from bot.techcheck import parse_volume_mb
 from dialogs.question import ChoiceQuestion, Options, ask, recognize_choice
 
 VOLUME_CHOICES = {"under_500": 250, "500_to_2000": 1000, "over_2000": 3000, "unknown": None}

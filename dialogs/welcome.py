@@ -6,7 +6,7 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
 from bot.i18n import SUPPORTED_LOCALES
-from dialogs.question import card_message
+from cards import card_message
 from dialogs.services import JourneyServices
 from dialogs.session import texts
 

@@ -1,6 +1,6 @@
 """Storage: one small document-store interface, an embedded SQLite implementation and an Azure
 Cosmos DB one. It knows no Bot Framework SDK: the botbuilder ``Storage`` adapter built on it is
-``bot/state_storage.py``, at the SDK's edge."""
+``bot/hosting/state_storage.py``, at the SDK's edge."""
 
 from bot.storage.documents import (
     ConflictError,

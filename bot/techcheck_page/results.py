@@ -1,8 +1,8 @@
 """What the page measured, checked and judged on the server.
 
 The page posts raw observations (which device worked, throughput, round trip); the verdicts
-are computed here, from Microsoft's Teams figures in ``bot.techcheck``, so a manipulated page
-cannot claim "ready". The browser is judged from the request's User-Agent.
+are computed here, from Microsoft's Teams figures in ``bot.domain.tech_assessment``, so a
+manipulated page cannot claim "ready". The browser is judged from the request's User-Agent.
 
 Thresholds per direction, derived from ``MB_PER_HOUR`` (up + down per hour, decimal MB):
 audio 30 kbit/s, 360p video 500 kbit/s, 720p ("HD") ≈ 1.2 Mbit/s. Microsoft's network targets
@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.techcheck import MB_PER_HOUR, Outcome, expected_quality, megabytes
+from bot.domain.tech_assessment import MB_PER_HOUR, Outcome, expected_quality, megabytes
 
 RTT_TARGET_MS = 100
 JITTER_TARGET_MS = 30

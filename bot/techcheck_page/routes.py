@@ -32,14 +32,10 @@ from botbuilder.core import BotAdapter, ConversationState
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
-from bot.proactive import ProactiveSender
-from bot.records import Handoffs, Profiles
-from bot.request_checks import json_body, problem, refuse_encoded_body, too_large
-from bot.storage import DocumentStore
-from bot.techcheck import expected_quality
-from bot.techcheck_page.delivery import CardRefresher, ResultDelivery
-from bot.techcheck_page.links import (
+from bot.domain.handoffs import Handoffs
+from bot.domain.profiles import Profiles
+from bot.domain.tech_assessment import expected_quality
+from bot.domain.techcheck_links import (
     LinkClaims,
     LinkCodec,
     LinkError,
@@ -47,10 +43,15 @@ from bot.techcheck_page.links import (
     codec_for,
     public_base_url,
 )
-from bot.techcheck_page.links import registered as link_registered
+from bot.domain.techcheck_links import registered as link_registered
+from bot.hosting.proactive_messages import ProactiveSender
+from bot.hosting.request_checks import json_body, problem, refuse_encoded_body, too_large
+from bot.hosting.turn_locks import KeyedLocks
+from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
+from bot.storage import DocumentStore
+from bot.techcheck_page.result_delivery import CardRefresher, ResultDelivery
 from bot.techcheck_page.results import PostedResult, judge_browser, page_config, summarise
 from bot.techcheck_page.usage import BudgetExceededError, Direction, Usage, UsageLog
-from bot.turn_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 

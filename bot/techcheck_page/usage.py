@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.record import Record
+from bot.domain.record import Record
+from bot.domain.techcheck_links import LinkClaims, LinkError, LinkProblem
 from bot.storage import ConflictError, DocumentStore
-from bot.techcheck_page.links import LinkClaims, LinkError, LinkProblem
 
 USAGE = "techcheck_usage"
 #: everything the measurement endpoints serve and accept for one link, down and up together

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from bot.playground import (
+from bot.devtools.playground import (
     PLAYGROUND_CLI,
     local_mode_env,
     start_bot,

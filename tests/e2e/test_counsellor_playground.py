@@ -50,8 +50,8 @@ import aiohttp
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from bot.chat_connector import LocalConnector
-from bot.timefmt import BERLIN
+from bot.devtools.connector_standin import LocalConnector
+from bot.domain.local_time import BERLIN
 from tests.e2e.conftest import BotService, PlaygroundChat
 from tests.integration.conftest import TeamsClient
 from tests.integration.test_counsellor_flow import walk_to_handoff

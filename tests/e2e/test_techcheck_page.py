@@ -27,9 +27,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
 from bot.config import Settings
-from bot.records import Profiles
+from bot.domain.profiles import Profiles
+from bot.domain.techcheck_links import LinkClaims, codec_for
 from bot.storage import open_document_store
-from bot.techcheck_page.links import LinkClaims, codec_for
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, BotService, PlaygroundChat
 from tests.e2e.test_playground import answer_tech_check_all_good, documents, walk_to_tech_check
 

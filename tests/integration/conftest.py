@@ -17,11 +17,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
-from bot.chat_connector import LocalConnector
 from bot.config import Settings, is_loopback
-from bot.notify import Notifier
-from bot.service_logging import RouteAccessLogger
-from bot.teams_activity import PersonalChat
+from bot.devtools.connector_standin import LocalConnector
+from bot.devtools.teams_activity import PersonalChat
+from bot.domain.handoff_events import Notifier
+from bot.hosting.service_logging import RouteAccessLogger
 from cards.reading import card_actions, card_texts
 from tests.support.channel import APP_ID, IdentityProvider
 from tests.support.journey import CollectingNotifier, settings_for_tests

@@ -15,9 +15,9 @@ from botframework.connector.auth import MicrosoftAppCredentials
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 
 from bot.app import STORE
-from bot.chat_connector import LocalConnector
 from bot.config import Settings
-from bot.consent_log import ConsentLog
+from bot.devtools.connector_standin import LocalConnector
+from bot.domain.consent import ConsentLog
 from tests.integration.conftest import NetworkSpy, StartBot, TeamsClient
 from tests.support.channel import IdentityProvider, channel_token
 from tests.support.files import PNG

@@ -20,10 +20,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.chat_connector import LocalConnector
-from bot.consent_log import ConsentLog
-from bot.playground import local_mode_env, start_bot, stop_process, wait_for_http
-from bot.records import Handoffs
+from bot.devtools.connector_standin import LocalConnector
+from bot.devtools.playground import local_mode_env, start_bot, stop_process, wait_for_http
+from bot.domain.consent import ConsentLog
+from bot.domain.handoffs import Handoffs
 from bot.storage import open_document_store
 from tests.integration.conftest import TeamsClient
 from tests.support.cosmos_server import CosmosServer, cosmos_server, fresh_database_name

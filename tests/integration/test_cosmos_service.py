@@ -13,8 +13,8 @@ import pytest
 from azure.cosmos.aio import CosmosClient
 
 from bot.app import STORE
-from bot.chat_connector import LocalConnector
 from bot.config import Settings
+from bot.devtools.connector_standin import LocalConnector
 from bot.storage import StoreUnavailableError, open_document_store
 from bot.storage import cosmos as cosmos_storage
 from bot.storage.cosmos import CosmosDocumentStore

@@ -16,12 +16,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import SERVICE, STORE
-from bot.chat_connector import LocalConnector
-from bot.consent_log import ConsentLog
-from bot.counsellors import CounsellorDirectory
-from bot.records import Handoffs, HandoffStatus
-from bot.reminders import Reminders, ReminderScheduler
-from bot.timefmt import BERLIN, format_clock
+from bot.devtools.connector_standin import LocalConnector
+from bot.domain.consent import ConsentLog
+from bot.domain.counsellors import CounsellorDirectory
+from bot.domain.handoffs import Handoffs, HandoffStatus
+from bot.domain.local_time import BERLIN, format_clock
+from bot.domain.reminders import Reminders, ReminderScheduler
 from tests.integration.conftest import TENANT_ID, RunningBot, StartBot, TeamsClient
 from tests.support.files import PNG, file_server
 from tests.support.journey import settings_for_tests

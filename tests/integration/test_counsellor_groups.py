@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
-from bot.counsellors import CounsellorPolicy, CounsellorRoles
-from bot.graph import GraphClient
+from bot.domain.counsellors import CounsellorPolicy
+from bot.hosting.counsellor_roles import CounsellorRoles
+from bot.integrations.graph import GraphClient
 from tests.support.graph_standin import GraphStandIn
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

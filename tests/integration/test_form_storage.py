@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-from bot.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
-from bot.uploads import ConsentForms, UploadError, client_folder
+from bot.domain.consent_forms import ConsentForms, UploadError, client_folder
+from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from tests.support.azurite import azurite_blob
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64

@@ -2,7 +2,7 @@
 
 Every request must be answered below 500 (and with the promised status where there is one),
 and while it runs the log must stay clean: no record with a traceback, no ``turn failed``
-from ``bot.adapter``, no ERROR at all. Afterwards the bot still answers a normal message and
+from ``bot.hosting.adapter``, no ERROR at all. Afterwards the bot still answers a normal message and
 ``/readyz`` is 200. The same seed sends the same requests; a failure lists per kind how many
 requests failed and the shortest example (``#index`` is the request's place in the run).
 
@@ -40,9 +40,9 @@ import aiohttp
 import pytest
 
 from bot.app import ADAPTER
-from bot.chat_connector import LocalConnector
 from bot.config import Settings, is_loopback
-from bot.techcheck_page.links import MAX_TOKEN_CHARS, LinkClaims, codec_for
+from bot.devtools.connector_standin import LocalConnector
+from bot.domain.techcheck_links import MAX_TOKEN_CHARS, LinkClaims, codec_for
 from tests.integration.conftest import (
     BOT_ID,
     NetworkSpy,

@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import unused_port
 
-from bot.graph import GraphAuthError, GraphClient, GraphError, GraphTimeoutError
 from bot.i18n import translator
-from bot.meetings import (
+from bot.integrations.graph import GraphAuthError, GraphClient, GraphError, GraphTimeoutError
+from bot.integrations.meetings import (
     ConfiguredLinkProvider,
     GraphMeetingProvider,
     Meeting,
@@ -574,7 +574,7 @@ async def test_retry_logs_carry_neither_token_nor_body(
 ) -> None:
     standin.fail_next(2, 429, retry_after="1")
 
-    with caplog.at_level(logging.DEBUG, logger="bot.graph"):
+    with caplog.at_level(logging.DEBUG, logger="bot.integrations.graph"):
         await graph.create_online_meeting(COUNSELLOR, START, END, subject())
 
     logged = caplog.text

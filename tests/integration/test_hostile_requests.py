@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.chat_connector import LocalConnector
+from bot.devtools.connector_standin import LocalConnector
 from bot.techcheck_page.routes import MAX_RESULT_BYTES
 from tests.integration.conftest import BOT_ID, RunningBot, TeamsClient
 from tests.integration.test_http_service import activity_body, assert_clean_error, send_raw

@@ -6,11 +6,11 @@ from __future__ import annotations
 import aiohttp
 
 from bot.app import STORE
-from bot.chat_connector import LocalConnector
 from bot.config import Settings
-from bot.consent_log import ConsentLog
-from bot.notify import HandoffEvent
-from bot.records import Handoffs, HandoffStatus
+from bot.devtools.connector_standin import LocalConnector
+from bot.domain.consent import ConsentLog
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoffs, HandoffStatus
 from tests.integration.conftest import RunningBot, StartBot, TeamsClient, submit_actions
 from tests.support.journey import CollectingNotifier
 

@@ -22,8 +22,8 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.app import STORE
-from bot.chat_connector import LocalConnector
 from bot.config import ConfigurationError, Settings
+from bot.devtools.connector_standin import LocalConnector
 from dialogs.question import ChoiceQuestion
 from tests.integration.conftest import BOT_ID, NetworkSpy, RunningBot, StartBot, TeamsClient
 from tests.support.channel import APP_ID, IdentityProvider, channel_claims, channel_token

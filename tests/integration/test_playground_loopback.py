@@ -2,10 +2,10 @@
 
 The bot runs unauthenticated in local mode and the Agents Playground relays to it, so a
 socket of either on another interface would let anyone on the network chat through them.
-The Playground's CLI has no host option and binds ``*:PORT``; ``bot/playground_loopback.cjs``
-(preloaded into node) keeps it on ``127.0.0.1``. The test runs the command as a user would,
-lists the listening TCP sockets of its whole process tree and tries the machine's other
-addresses.
+The Playground's CLI has no host option and binds ``*:PORT``;
+``bot/devtools/playground_loopback.cjs`` (preloaded into node) keeps it on ``127.0.0.1``. The
+test runs the command as a user would, lists the listening TCP sockets of its whole process
+tree and tries the machine's other addresses.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bot.playground import PLAYGROUND_CLI, REPO_ROOT, local_mode_env
+from bot.devtools.playground import PLAYGROUND_CLI, REPO_ROOT, local_mode_env
 
 pytestmark = pytest.mark.node
 

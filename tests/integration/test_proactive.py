@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from botbuilder.core import MessageFactory
 
-from bot.adapter import create_adapter
-from bot.chat_connector import LocalConnector
 from bot.config import Settings
-from bot.proactive import MAX_ATTEMPTS, Delivery, ProactiveSender
+from bot.devtools.connector_standin import LocalConnector
+from bot.domain.message_delivery import Delivery
+from bot.hosting.adapter import create_adapter
+from bot.hosting.proactive_messages import MAX_ATTEMPTS, ProactiveSender
 
 CONVERSATION = "a:counsellor-1"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.chat_connector import LocalConnector
-from bot.playground import REPO_ROOT, local_mode_env
+from bot.devtools.connector_standin import LocalConnector
+from bot.devtools.playground import REPO_ROOT, local_mode_env
 from bot.storage.sqlite import SqliteDocumentStore
 from tests.integration.conftest import RunningBot, StartBot, TeamsClient
 from tests.integration.test_http_service import APOLOGY, TOPIC_QUESTION, TYPE_QUESTION

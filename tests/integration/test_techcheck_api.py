@@ -17,9 +17,10 @@ import aiohttp
 
 from bot.app import STORE
 from bot.config import Settings
-from bot.notify import HandoffEvent
-from bot.records import Handoffs, Profiles
-from bot.techcheck_page.links import LinkClaims, codec_for
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoffs
+from bot.domain.profiles import Profiles
+from bot.domain.techcheck_links import LinkClaims, codec_for
 from bot.techcheck_page.routes import MAX_RESULT_BYTES, MAX_TRANSFER_BYTES
 from bot.techcheck_page.usage import LINK_BUDGET_BYTES, USAGE
 from cards.reading import card_actions

@@ -357,7 +357,7 @@ class LogProblem:
 
 class LogWatch(logging.Handler):
     """On the root logger at DEBUG: every record with a traceback, every ``turn failed`` of
-    ``bot.adapter``, every ERROR. Records are judged as they come and not kept."""
+    ``bot.hosting.adapter``, every ERROR. Records are judged as they come and not kept."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -375,7 +375,7 @@ class LogWatch(logging.Handler):
             reasons.append("exc_info")
         if "Traceback" in message or FRAME.search(message):
             reasons.append("traceback text")
-        if record.name == "bot.adapter" and "turn failed" in message:
+        if record.name == "bot.hosting.adapter" and "turn failed" in message:
             reasons.append("turn failed")
         if record.levelno >= logging.ERROR:
             reasons.append(record.levelname)

@@ -16,11 +16,11 @@ from botbuilder.schema import (
     ConversationAccount,
 )
 
-from bot.adapter import on_turn_error
 from bot.app import build_service, form_storage
 from bot.config import Settings
-from bot.notify import HandoffEvent
-from bot.records import Handoff, Handoffs
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoff, Handoffs
+from bot.hosting.adapter import on_turn_error
 from bot.storage.documents import DocumentStore
 from cards.reading import card_actions, card_texts
 

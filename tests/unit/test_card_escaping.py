@@ -22,12 +22,12 @@ from pydantic import ValidationError
 
 import cards
 import cards.reading
-from bot.counsellors import CaseloadEntry
+from bot.domain.counsellors import CaseloadEntry
+from bot.domain.handoffs import Handoff
 from bot.i18n import translator
-from bot.records import Handoff
 from bot.techcheck_page.results import PostedResult, summarise
+from cards.counsellor_cards import STAGE_ORDER, handoff_card, overview_card
 from cards.markdown import literal
-from dialogs.counsellor_cards import STAGE_ORDER, handoff_card, overview_card
 from dialogs.handoff import _summary
 from dialogs.session import SESSION_KEY, Session
 from dialogs.tech_check import measured_card

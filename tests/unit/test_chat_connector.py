@@ -13,7 +13,7 @@ from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import MicrosoftAppCredentials
 from botframework.connector.models import ErrorResponseException
 
-from bot.chat_connector import LocalConnector
+from bot.devtools.connector_standin import LocalConnector
 
 CONVERSATION = "a:local-test"
 

@@ -18,7 +18,13 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import ChannelAccount
 
-from bot.chat_terminal import ADAPTIVE_CARD, LOCAL_TENANT_ID, main, render_card_text, run_chat
+from bot.devtools.terminal_chat import (
+    ADAPTIVE_CARD,
+    LOCAL_TENANT_ID,
+    main,
+    render_card_text,
+    run_chat,
+)
 
 JsonDict = dict[str, Any]
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from botbuilder.schema import Attachment
 
 from bot.config import Settings
-from bot.consent_log import ConsentLog
+from bot.domain.consent import ConsentLog
 from bot.storage import DocumentStore
 from tests.support.files import PNG, file_server
 from tests.support.journey import Chat

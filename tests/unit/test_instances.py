@@ -8,10 +8,10 @@ import logging
 
 import pytest
 
-from bot.consent_log import ConsentLog
-from bot.records import Handoffs
+from bot.domain.consent import ConsentLog
+from bot.domain.handoffs import Handoffs
+from bot.hosting.turn_locks import KeyedLocks, LockTimeoutError
 from bot.storage import DocumentStore
-from bot.turn_locks import KeyedLocks, LockTimeoutError
 from tests.support.journey import Chat
 from tests.unit.test_journey import CLIENT, reach_tech_check
 
@@ -54,7 +54,7 @@ async def test_racing_turns_on_two_instances_lose_nothing(
 ) -> None:
     first, second = instances
     await reach_tech_check(first)
-    caplog.set_level(logging.INFO, logger="bot.handler")
+    caplog.set_level(logging.INFO, logger="bot.hosting.activity_handler")
     await asyncio.gather(first.send("Laptop"), second.send("Hilfe"))
     assert first.said("Haben Sie die App „Microsoft Teams“ auf dem Gerät?") or second.said(
         "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"
@@ -75,7 +75,7 @@ async def test_a_turn_that_keeps_losing_the_race_apologises_and_changes_nothing(
     chat: Chat, store: DocumentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await reach_tech_check(chat)
-    from bot.state_storage import DocumentStateStorage
+    from bot.hosting.state_storage import DocumentStateStorage
     from bot.storage.documents import ConflictError
 
     async def always_stale(self, changes):  # another instance always saved first

@@ -14,7 +14,7 @@ import pytest
 import segno
 from PIL import Image
 
-from bot.invitations import (
+from bot.domain.invitations import (
     ALPHABET,
     CODE_ATTEMPTS,
     CODE_LENGTH,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bot.consent_log import ConsentLog
-from bot.notify import HandoffEvent
-from bot.records import Dropouts, Handoffs, HandoffStatus, Profiles
+from bot.domain.consent import ConsentLog
+from bot.domain.dropouts import Dropouts
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoffs, HandoffStatus
+from bot.domain.profiles import Profiles
 from bot.storage import DocumentStore
 from tests.support.journey import Chat
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Settings
-from bot.reminders import (
+from bot.domain.reminders import (
     REMINDER,
     REMINDER_INDEX,
     Reminder,
@@ -364,7 +364,7 @@ async def test_send_failing_every_time_is_marked_failed_after_max_attempts(
     outbox = Outbox(failures=1000)
     sender = scheduler(reminders, outbox, clock)
 
-    with caplog.at_level(logging.INFO, logger="bot.reminders"):
+    with caplog.at_level(logging.INFO, logger="bot.domain.reminders"):
         for attempt in range(1, 6):
             assert await sender.run_once() == 0
             assert outbox.calls == attempt
@@ -528,7 +528,7 @@ async def test_background_task_survives_errors_and_logs_only_their_type(
         await asyncio.sleep(0)
 
     background = ReminderScheduler(reminders, send, "bg", clock, sleep=fast_sleep)
-    with caplog.at_level(logging.INFO, logger="bot.reminders"):
+    with caplog.at_level(logging.INFO, logger="bot.domain.reminders"):
         background.start()
         await asyncio.wait_for(sent.wait(), 10)
         await background.stop()

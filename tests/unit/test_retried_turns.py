@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from bot.consent_log import ConsentLog
-from bot.notify import HandoffEvent
-from bot.records import Dropouts, Handoffs, HandoffStatus
-from bot.state_storage import STATE_KIND
+from bot.domain.consent import ConsentLog
+from bot.domain.dropouts import Dropouts
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoffs, HandoffStatus
+from bot.hosting.state_storage import STATE_KIND
 from bot.storage import DocumentStore, open_document_store
 from bot.storage.documents import ConflictError, Document, JsonObject
 from tests.support.journey import Chat, settings_for_tests

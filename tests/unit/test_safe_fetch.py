@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from bot.safe_fetch import (
+from bot.integrations.safe_fetch import (
     MAX_REDIRECTS,
     Destination,
     FetchFailedError,

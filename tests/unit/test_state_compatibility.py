@@ -1,7 +1,7 @@
 """Conversation state written before ``bot/`` was split into layers still loads after it.
 
 The state holds jsonpickle class paths (``botbuilder.dialogs.dialog_state.DialogState``, and —
-before the split — ``bot.techcheck.Outcome``). The documents in
+before the split — ``bot.domain.tech_assessment.Outcome``). The documents in
 ``tests/support/state_before_the_layers.json`` were written by ``main`` before the move; a
 client who was mid-journey then carries on where they were.
 """
@@ -9,11 +9,12 @@ client who was mid-journey then carries on where they were.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from bot.consent_log import ConsentLog
-from bot.records import Handoffs
+from bot.domain.consent import ConsentLog
+from bot.domain.handoffs import Handoffs
 from bot.storage import DocumentStore
 from tests.support.journey import Chat
 
@@ -62,3 +63,19 @@ async def test_a_client_at_the_consent_card_agrees_and_the_saved_tech_result_cou
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.tech["outcome"] == "ready"
     assert [event.action for event in await ConsentLog(store).events(CLIENT)] == ["given"]
+
+
+async def test_state_written_now_names_only_the_sdks_classes(
+    chat: Chat, store: DocumentStore
+) -> None:
+    """A class of ours in stored state would tie stored conversations to its module path."""
+    await restore(store, "at_the_consent_card")
+    await chat.send("Hilfe")
+    key = f"msteams/conversations/a:{CLIENT}"
+    document = await store.get("state", key, partition=key)
+    assert document is not None
+    named = set(
+        re.findall(r'"py/(?:type|object|reduce)": \{?"?([\w.]+)', json.dumps(document.body))
+    )
+    assert "botbuilder.dialogs.dialog_state.DialogState" in named
+    assert all(name.startswith("botbuilder.") for name in named), named

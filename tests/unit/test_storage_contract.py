@@ -13,7 +13,7 @@ import pytest
 from botbuilder.dialogs import DialogState
 
 from bot.config import ConfigurationError, Settings
-from bot.state_storage import DocumentStateStorage
+from bot.hosting.state_storage import DocumentStateStorage
 from bot.storage import ConflictError, DocumentStore, StoreUnavailableError, open_document_store
 from bot.storage.cosmos import EMULATOR_KEY, CosmosConfig, CosmosDocumentStore
 from bot.storage.documents import AppendOnlyError

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scheduling import windows
-from bot.techcheck import UNLIMITED_MB, Outcome, TechAnswers, assess, megabytes, parse_volume_mb
+from bot.domain.tech_assessment import (
+    UNLIMITED_MB,
+    Outcome,
+    TechAnswers,
+    assess,
+    megabytes,
+    parse_volume_mb,
+)
+from bot.domain.time_windows import windows
 from dialogs.contact_questions import normalise_phone, parse_windows
 
 READY = TechAnswers("computer", "app", "both", "yes", "wifi")

@@ -16,11 +16,10 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
 from bot.config import ConfigurationError, Settings
-from bot.i18n import SUPPORTED_LOCALES, load_catalog, translator
-from bot.records import ClientProfile, Handoff, Profiles
-from bot.storage import DocumentStore
-from bot.techcheck import megabytes
-from bot.techcheck_page.links import (
+from bot.domain.handoffs import Handoff
+from bot.domain.profiles import ClientProfile, Profiles
+from bot.domain.tech_assessment import megabytes
+from bot.domain.techcheck_links import (
     LOCAL_SECRET,
     MAX_LINKS_PER_CLIENT,
     LinkClaims,
@@ -32,6 +31,8 @@ from bot.techcheck_page.links import (
     public_base_url,
     registered,
 )
+from bot.i18n import SUPPORTED_LOCALES, load_catalog, translator
+from bot.storage import DocumentStore
 from bot.techcheck_page.results import (
     THRESHOLDS_KBPS,
     ConnectionResult,
@@ -42,8 +43,9 @@ from bot.techcheck_page.results import (
 )
 from bot.techcheck_page.routes import STATIC, page_texts
 from bot.techcheck_page.usage import LINK_BUDGET_BYTES, BudgetExceededError, Direction, UsageLog
+from cards.counsellor_cards import handoff_card
 from cards.reading import card_texts
-from dialogs.counsellor_cards import handoff_card
+from dialogs.session import conversation_reference
 from dialogs.tech_check import link_card, measured_card
 from tests.support.adaptive_cards import parse_cards
 
@@ -174,7 +176,10 @@ async def test_issuing_registers_the_link_and_the_conversation(
     )
     context = TurnContext(adapter, activity)
     issuer = LinkIssuer(settings, Profiles(store))
-    links = [await issuer.issue(context, CLIENT, "en", now=NOW + i) for i in range(7)]
+    links = [
+        await issuer.issue(conversation_reference(context), CLIENT, "en", now=NOW + i)
+        for i in range(7)
+    ]
     assert all(link is not None for link in links)
     last = links[-1]
     assert last is not None
@@ -453,7 +458,7 @@ def test_the_chat_and_the_counsellor_see_the_result_in_words() -> None:
 
 @pytest.mark.node
 def test_the_new_cards_parse_without_warnings(tmp_path: Path) -> None:
-    from bot.techcheck_page.links import IssuedLink
+    from bot.domain.techcheck_links import IssuedLink
 
     link = IssuedLink("http://127.0.0.1:3978/techcheck/abc", claims())
     sent = []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.meetings import MeetingError, MeetingProvider
-from bot.notify import HandoffEvent, Notifier
-from bot.records import Handoff
-from bot.reminders import Reminders
+from bot.domain.handoff_events import HandoffEvent, Notifier
+from bot.domain.handoffs import Handoff
+from bot.domain.reminders import Reminders
+from bot.integrations.meetings import MeetingError, MeetingProvider
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,12 @@
 """Photos and scans of signed consent forms: fetched from Teams, checked, kept privately.
 
-Where a file may be fetched from, and whether the bot's token goes along, is ``FetchRules``.
+Where a file may be fetched from, and whether the bot's token goes along, is ``FetchRules``
+(``bot/integrations/attachment_sources.py``).
 
 Only JPEG, PNG and PDF are accepted, recognised by their first bytes (not by the name or the
 declared type), and only up to a size limit. Where the files live is a separate concern
-(``bot/form_storage.py``): a private local folder in embedded mode, a private Azure Blob
-container in production. The consent event keeps only the reference and the SHA-256.
+(``bot/integrations/form_storage.py``): a private local folder in embedded mode, a private
+Azure Blob container in production. The consent event keeps only the reference and the SHA-256.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from yarl import URL
-
-from bot.config import Settings, is_loopback
-from bot.form_storage import FormStorage
-from bot.safe_fetch import (
+from bot.integrations.attachment_sources import FetchRules
+from bot.integrations.form_storage import FormStorage
+from bot.integrations.safe_fetch import (
     Destination,
     FetchFailedError,
     FetchRefusedError,
@@ -70,48 +69,6 @@ def sniff(data: bytes) -> tuple[str, str] | None:
 def client_folder(client_id: str) -> str:
     """Files are grouped per client under a hash, never under the client id itself."""
     return hashlib.sha256(client_id.encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class FetchRules:
-    """Where consent forms may be fetched from (``SECURITY.md``, "Attachments").
-
-    * A picture pasted into the chat lies with the channel and is served only with the bot's
-      token: it is fetched only from the origin of the activity's ``serviceUrl`` (vouched for
-      by the channel's signed token) or from an exactly listed host — never by a suffix such
-      as ``*.trafficmanager.net``, which anyone can register.
-    * A file sent with Teams' file card carries a pre-authorised ``downloadUrl`` on SharePoint
-      or OneDrive: fetched over https from ``download_hosts`` only, without the bot's token.
-    * Outside local mode nothing private, loopback or link-local is reached (``safe_fetch``).
-    """
-
-    download_hosts: tuple[str, ...] = (".sharepoint.com",)
-    token_hosts: frozenset[str] = frozenset()
-    local_mode: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FetchRules:
-        return cls(
-            download_hosts=tuple(h.lower() for h in settings.split(settings.download_hosts)),
-            token_hosts=frozenset(h.lower() for h in settings.split(settings.token_hosts)),
-            local_mode=settings.local_mode,
-        )
-
-    def is_download_host(self, url: URL) -> bool:
-        host = (url.raw_host or "").lower().rstrip(".")
-        if self.local_mode and is_loopback(host):
-            return True  # local development: files come from the machine itself
-        return any(
-            host.endswith(entry) if entry.startswith(".") else host == entry
-            for entry in self.download_hosts
-        )
-
-    def may_carry_token(self, url: URL, channel: URL) -> bool:
-        if url.user or url.password or url.scheme not in ("http", "https"):
-            return False
-        if origin_of(url) == origin_of(channel):
-            return True
-        return url.scheme == "https" and origin_of(url)[1] in self.token_hosts
 
 
 TokenSource = Callable[[], Awaitable[str | None]]

@@ -12,38 +12,18 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.core.serializer_helper import deserializer_helper, serializer_helper
+from botbuilder.core.serializer_helper import deserializer_helper
 from botbuilder.schema import Activity, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from bot.domain.message_delivery import Delivery, SendResult
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 MAX_RETRY_AFTER_SECONDS = 30.0
-
-
-class Delivery(StrEnum):
-    SENT = "sent"
-    NOT_INSTALLED = "not_installed"  # 403: the app was removed for this person
-    THROTTLED = "throttled"  # 429 after all attempts
-    FAILED = "failed"  # 5xx, network, anything else
-
-
-@dataclass(frozen=True)
-class SendResult:
-    delivery: Delivery
-    activity_id: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.delivery == Delivery.SENT
-
-
-def reference_to_dict(reference: ConversationReference) -> dict[str, Any]:
-    return serializer_helper(reference)
 
 
 def reference_from_dict(data: dict[str, Any]) -> ConversationReference:

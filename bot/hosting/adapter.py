@@ -35,8 +35,8 @@ from botframework.connector.auth.jwt_token_extractor import _OpenIdConfig, _Open
 from jwt.algorithms import RSAAlgorithm
 
 from bot.config import Settings
+from bot.hosting.outbound_http import SharedSession, use_shared_session
 from bot.i18n import match_locale, translator
-from bot.outbound_http import SharedSession, use_shared_session
 from dialogs.session import SESSION_KEY
 
 log = logging.getLogger(__name__)

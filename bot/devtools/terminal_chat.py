@@ -1,9 +1,9 @@
 """Terminal chat with the bot, posting activities the way Microsoft Teams does in a personal chat.
 
-A :class:`~bot.chat_connector.LocalConnector` on a loopback port acts as the ``serviceUrl``, so
-the bot's replies (texts and Adaptive Cards) arrive here and are printed as plain text. ``#N``
-clicks button N of the newest card. Developer tool only: it talks to a bot running locally
-without app id/password (no Authorization header is sent).
+A :class:`~bot.devtools.connector_standin.LocalConnector` on a loopback port acts as the
+``serviceUrl``, so the bot's replies (texts and Adaptive Cards) arrive here and are printed as
+plain text. ``#N`` clicks button N of the newest card. Developer tool only: it talks to a bot
+running locally without app id/password (no Authorization header is sent).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from bot.chat_connector import ConnectorCall, LocalConnector
-from bot.teams_activity import PersonalChat
+from bot.devtools.connector_standin import ConnectorCall, LocalConnector
+from bot.devtools.teams_activity import PersonalChat
 
 __all__ = [
     "ADAPTIVE_CARD",

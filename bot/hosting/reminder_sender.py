@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from botbuilder.core import MessageFactory
 
-from bot.counsellors import CounsellorDirectory
+from bot.domain.counsellors import CounsellorDirectory
+from bot.domain.handoffs import Handoffs, HandoffStatus
+from bot.domain.local_time import format_local
+from bot.domain.reminders import Reminder
+from bot.hosting.proactive_messages import ProactiveSender
 from bot.i18n import translator
-from bot.proactive import ProactiveSender
-from bot.records import Handoffs, HandoffStatus
-from bot.reminders import Reminder
-from bot.timefmt import format_local
 
 
 class ReminderNotDelivered(Exception):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from bot.graph import GraphClient, GraphError
+from bot.integrations.graph import GraphClient, GraphError
 
 SUBJECT_PREFIX = "Videoberatung Jobcenter"
 _SUBJECT_LIMIT = 80

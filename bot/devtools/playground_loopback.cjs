@@ -1,7 +1,7 @@
 "use strict";
 /*
  * Preloaded into Microsoft's Agents Playground (`node --require <this file> cli.js ...`, and
- * through NODE_OPTIONS into any node process it starts) by bot/playground.py.
+ * through NODE_OPTIONS into any node process it starts) by bot/devtools/playground.py.
  *
  * The Playground's CLI has no host option: it calls `server.listen(port)`, which binds all
  * interfaces, and it relays to a bot that runs without authentication in local mode. This
@@ -20,8 +20,8 @@
 
 const net = require("node:net");
 
-const PATCHED = Symbol.for("videoberatung-bot.playground-loopback");
-const CHECKED = Symbol("videoberatung-bot.playground-loopback.checked");
+const PATCHED = Symbol.for("videoberatung-bot.devtools.playground-loopback");
+const CHECKED = Symbol("videoberatung-bot.devtools.playground-loopback.checked");
 const LOOPBACK_IPV4 = "127.0.0.1";
 const LOOPBACK_IPV6 = "::1";
 

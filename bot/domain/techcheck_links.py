@@ -26,13 +26,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from botbuilder.core import TurnContext
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.config import Settings
-from bot.proactive import reference_to_dict
-from bot.records import ClientProfile, Profiles
+from bot.domain.profiles import ClientProfile, Profiles
 
 TOKEN_VERSION = 1
 LOCAL_SECRET = "local-development-only-techcheck-secret"  # local mode only
@@ -164,9 +163,14 @@ class LinkIssuer:
         self._codec = codec_for(settings)
 
     async def issue(
-        self, context: TurnContext, client_id: str, locale: str, now: float | None = None
+        self,
+        reference: dict[str, Any],
+        client_id: str,
+        locale: str,
+        now: float | None = None,
     ) -> IssuedLink | None:
-        """A fresh link, registered on the client's profile; ``None`` if links are off."""
+        """A fresh link, registered on the client's profile with ``reference`` (how to tell
+        the client's chat about the result); ``None`` if links are off."""
         base = public_base_url(self._settings)
         if base is None:
             return None
@@ -177,7 +181,6 @@ class LinkIssuer:
             expires=int(now) + self._settings.techcheck_link_minutes * 60,
             locale=locale,
         )
-        reference = reference_to_dict(TurnContext.get_conversation_reference(context.activity))
 
         def register(profile: ClientProfile) -> None:
             links = {

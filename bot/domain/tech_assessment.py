@@ -42,7 +42,9 @@ class Assessment:
     mb_60_min: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON (the outcome as its value): it is kept in conversation state, which must
+        not name classes of ours — a moved class would no longer load."""
+        return {**asdict(self), "outcome": self.outcome.value}
 
 
 def expected_quality(device: str) -> str:

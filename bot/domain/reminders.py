@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
-from bot.record import utc_now
+from bot.domain.record import utc_now
 from bot.storage.documents import ConflictError, Document, DocumentStore
 
 log = logging.getLogger(__name__)

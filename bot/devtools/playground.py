@@ -50,7 +50,7 @@ __all__ = [
     "wait_for_playground_port",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYGROUND_CLI = REPO_ROOT / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
 LOOPBACK_PRELOAD = Path(__file__).resolve().parent / "playground_loopback.cjs"
 DEFAULT_BOT_PORT = 3978

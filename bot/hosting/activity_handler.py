@@ -15,10 +15,10 @@ from botbuilder.schema import (
     DeliveryModes,
 )
 
-from bot.counsellors import CounsellorRoles
+from bot.hosting.counsellor_roles import CounsellorRoles
+from bot.hosting.turn_locks import KeyedLocks
 from bot.i18n import match_locale, translator
 from bot.storage import ConflictError
-from bot.turn_locks import KeyedLocks
 from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.counsellor_desk import refusal
 from dialogs.journey import JourneyDialog
@@ -43,7 +43,6 @@ class VideoberatungBot(ActivityHandler):
     ) -> None:
         self._desk = desk
         self._roles = roles
-        self._policy = roles.policy
         self._state = conversation_state
         self._session = conversation_state.create_property("session")
         self._dialogs = DialogSet(conversation_state.create_property("dialogs"))
@@ -61,7 +60,7 @@ class VideoberatungBot(ActivityHandler):
         where a duplicate delivery is recognised by its activity id and does nothing.
         """
         activity = turn_context.activity
-        if not self._policy.tenant_allowed(activity):
+        if not self._roles.tenant_allowed(activity):
             log.info("refused a %s activity from another tenant", activity.type)
             if activity.type == ActivityTypes.message:
                 t = translator(match_locale(activity.locale, self._default_locale))

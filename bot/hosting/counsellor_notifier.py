@@ -12,12 +12,13 @@ from dataclasses import replace
 
 from botbuilder.core import CardFactory, MessageFactory
 
-from bot.counsellors import CaseloadEntry, CounsellorDirectory, CounsellorPolicy
+from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory, CounsellorPolicy
+from bot.domain.handoff_events import HandoffEvent
+from bot.domain.handoffs import Handoff, Handoffs
+from bot.domain.message_delivery import Delivery
+from bot.hosting.proactive_messages import ProactiveSender
 from bot.i18n import translator
-from bot.notify import HandoffEvent
-from bot.proactive import Delivery, ProactiveSender
-from bot.records import Handoff, Handoffs
-from dialogs.counsellor_cards import handoff_card
+from cards.counsellor_cards import handoff_card
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,16 @@ from typing import Any
 from botbuilder.schema import Activity
 
 import cards
-from bot.consent_log import ConsentStatus
-from bot.counsellors import CaseloadEntry
+from bot.domain.consent import ConsentStatus
+from bot.domain.counsellors import CaseloadEntry
+from bot.domain.handoffs import Handoff, HandoffStatus
+from bot.domain.invitations import IssuedInvitation
+from bot.domain.local_time import BERLIN, format_local
+from bot.domain.time_windows import format_windows
 from bot.i18n import Translator
-from bot.invitations import IssuedInvitation
-from bot.records import Handoff, HandoffStatus
-from bot.scheduling import format_windows
-from bot.techcheck_page.summary import measured_brief
-from bot.timefmt import BERLIN, format_local
+from cards import card_message
 from cards.markdown import literal
-from dialogs.question import card_message
+from cards.measured_summary import measured_brief
 
 STAGE_ORDER = [
     "needs_help",

@@ -19,6 +19,9 @@ from bot.storage.documents import DocumentStore
 
 STATE_KIND = "state"
 ETAG = "e_tag"
+#: enums of ours that state written before bot/ was split into layers holds (issue 9): read
+#: as their plain values, which is how state has been written since — it names no class of ours
+STORED_ENUMS = frozenset({"bot.techcheck.Outcome"})
 _jsonpickle_hash = CachedBotState.compute_hash
 
 
@@ -47,7 +50,7 @@ class DocumentStateStorage(Storage):
             document = await self._store.get(STATE_KIND, key, partition=key)
             if document is None:
                 continue
-            item = jsonpickle.Unpickler().restore(document.body)
+            item = jsonpickle.Unpickler().restore(_plain_enums(document.body))
             _set_etag(item, document.etag)
             items[key] = item
         return items
@@ -69,6 +72,23 @@ class DocumentStateStorage(Storage):
     async def delete(self, keys: list[str]) -> None:
         for key in keys:
             await self._store.delete(STATE_KIND, key, partition=key)
+
+
+def _plain_enums(node: Any) -> Any:
+    """The stored body with each pickled enum of ours replaced by its value."""
+    if isinstance(node, dict):
+        reduced = node.get("py/reduce")
+        if (
+            isinstance(reduced, list)
+            and len(reduced) == 2
+            and isinstance(reduced[0], dict)
+            and reduced[0].get("py/type") in STORED_ENUMS
+        ):
+            return reduced[1]["py/tuple"][0]
+        return {key: _plain_enums(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain_enums(item) for item in node]
+    return node
 
 
 def _get_etag(item: Any) -> str | None:

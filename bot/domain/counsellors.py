@@ -9,29 +9,15 @@ restarts; uninstalling removes it.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
-
-from bot.graph import GraphClient, GraphError
-from bot.proactive import reference_to_dict
-from bot.record import Record, utc_now
+from bot.domain.record import Record, utc_now
 from bot.storage.documents import DocumentStore
 
-log = logging.getLogger(__name__)
 COUNSELLOR = "counsellor"
 CASELOAD = "caseload"
-
-
-def tenant_of(activity: Activity) -> str:
-    conversation_tenant = activity.conversation.tenant_id if activity.conversation else None
-    channel_tenant = ((activity.channel_data or {}).get("tenant") or {}).get("id")
-    return conversation_tenant or channel_tenant or ""
 
 
 @dataclass(frozen=True)
@@ -59,13 +45,13 @@ class CounsellorPolicy:
             tuple(clean(group_ids)),
         )
 
-    def tenant_allowed(self, activity: Activity) -> bool:
-        return not self.tenant_ids or tenant_of(activity).lower() in self.tenant_ids
+    def tenant_allowed(self, tenant_id: str) -> bool:
+        return not self.tenant_ids or tenant_id.lower() in self.tenant_ids
 
-    def is_counsellor(self, activity: Activity) -> bool:
-        sender = activity.from_property
-        object_id = (sender.aad_object_id or "").lower() if sender else ""
-        return bool(object_id) and object_id in self.object_ids and self.tenant_allowed(activity)
+    def is_counsellor(self, object_id: str, tenant_id: str) -> bool:
+        """Listed by object id (the Entra group check is ``CounsellorRoles``')."""
+        object_id = object_id.lower()
+        return bool(object_id) and object_id in self.object_ids and self.tenant_allowed(tenant_id)
 
     def queue(self) -> tuple[str, ...]:
         return self.queue_ids or tuple(sorted(self.object_ids))
@@ -93,63 +79,13 @@ class CaseloadEntry(Record):
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 
 
-class CounsellorRoles:
-    """The policy, plus Entra group membership looked up in Microsoft Graph.
-
-    Lookups are cached for a while (a removed member stays a counsellor until the entry
-    expires); a failed lookup counts as "not a counsellor" — the safe side.
-    """
-
-    def __init__(
-        self,
-        policy: CounsellorPolicy,
-        graph: GraphClient | None = None,
-        cache_seconds: float = 600,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.policy = policy
-        self._graph = graph
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, bool]] = {}
-
-    async def is_counsellor(self, activity: Activity) -> bool:
-        if self.policy.is_counsellor(activity):
-            return True
-        if (
-            not self.policy.group_ids
-            or self._graph is None
-            or not self.policy.tenant_allowed(activity)
-        ):
-            return False
-        object_id = (
-            (activity.from_property.aad_object_id or "").lower() if activity.from_property else ""
-        )
-        if not object_id:
-            return False
-        now = self._clock()
-        cached = self._cache.get(object_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        try:
-            member_of = await self._graph.check_member_groups(
-                object_id, list(self.policy.group_ids)
-            )
-        except GraphError as error:
-            log.warning("group membership unknown (%s); treated as a client", type(error).__name__)
-            return False
-        member = bool(member_of & set(self.policy.group_ids))
-        self._cache[object_id] = (now + self._cache_seconds, member)
-        return member
-
-
 class CounsellorDirectory:
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
 
-    async def register(self, context: TurnContext, locale: str) -> Counsellor:
-        object_id = context.activity.from_property.aad_object_id.lower()
-        reference = reference_to_dict(TurnContext.get_conversation_reference(context.activity))
+    async def register(self, object_id: str, reference: dict[str, Any], locale: str) -> Counsellor:
+        """Keep how to reach a counsellor (their chat's conversation reference)."""
+        object_id = object_id.lower()
         counsellor = Counsellor(object_id, reference, locale)
         await self._store.upsert(COUNSELLOR, object_id, counsellor.to_body(), partition=object_id)
         return counsellor

@@ -1,5 +1,4 @@
-"""Domain records of the client journey (DESIGN.md §7) and the repositories that store them:
-handoffs, profiles, card answers, dropout counters (consent events: ``bot/consent_log.py``).
+"""Handoffs: what a counsellor needs to act on a client's request, and their repository.
 
 Every record is keyed by the client, so one client's data lives in one partition and
 "Meine Daten löschen" can find all of it.
@@ -18,14 +17,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.consent_log import ConsentStatus
-from bot.record import Record, record_key, utc_now
+from bot.domain.consent import ConsentStatus
+from bot.domain.record import Record, record_key, utc_now
 from bot.storage.documents import ConflictError, DocumentStore
 
 HANDOFF = "handoff"
-PROFILE = "profile"
-DROPOUT = "dropout"
-CARD_ANSWER = "card_answer"
 
 
 class HandoffStatus(StrEnum):
@@ -68,33 +64,6 @@ class Handoff(Record):
     phone_offer: str = ""  # "" | offered | accepted | declined
     created_at: str = field(default_factory=lambda: utc_now().isoformat())
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
-
-
-@dataclass
-class ClientProfile(Record):
-    client_id: str
-    locale: str = "de"
-    stage: str = "welcome"
-    consultation_type: str = ""
-    topic: str = ""
-    tech: dict[str, Any] = field(default_factory=dict)
-    windows: list[str] = field(default_factory=list)
-    counsellor_id: str = ""
-    #: the last result of the measured check in the browser (bot/techcheck_page)
-    measured: dict[str, Any] = field(default_factory=dict)
-    #: links to that page: {"ref": conversation reference, "links": {link id: expiry}}
-    techcheck: dict[str, Any] = field(default_factory=dict)
-    updated_at: str = field(default_factory=lambda: utc_now().isoformat())
-
-
-@dataclass
-class Dropout(Record):
-    """How many people left the video path for a reason on a day — no personal data at all."""
-
-    reason: str
-    stage: str
-    day: str
-    count: int = 0
 
 
 class Handoffs:
@@ -183,97 +152,6 @@ class Handoffs:
                 HANDOFF, record_key(client_id, handoff.handoff_id), partition=client_id
             )
         return len(handoffs)
-
-
-class Profiles:
-    def __init__(self, store: DocumentStore) -> None:
-        self._store = store
-
-    async def get(self, client_id: str) -> ClientProfile | None:
-        document = await self._store.get(PROFILE, client_id, partition=client_id)
-        return None if document is None else ClientProfile.from_body(document.body)
-
-    async def update(
-        self, client_id: str, change: Callable[[ClientProfile], None]
-    ) -> ClientProfile:
-        while True:
-            document = await self._store.get(PROFILE, client_id, partition=client_id)
-            profile = (
-                ClientProfile(client_id)
-                if document is None
-                else ClientProfile.from_body(document.body)
-            )
-            change(profile)
-            profile.updated_at = utc_now().isoformat()
-            try:
-                await self._store.save(
-                    PROFILE, client_id, profile.to_body(), partition=client_id, read=document
-                )
-            except ConflictError:
-                continue
-            return profile
-
-    async def delete(self, client_id: str) -> bool:
-        return await self._store.delete(PROFILE, client_id, partition=client_id)
-
-
-class CardAnswers:
-    """The first answer to a card whose answer reaches beyond the conversation (consent).
-
-    Two answers to one card — two buttons clicked at once, on two instances — would each act
-    on its own before the race for the conversation state decides which one the client sees
-    (a consent event stored for a client who was told "no consent"). The first answer is kept
-    here; a later one adopts it. Kept as long as the conversation state.
-    """
-
-    def __init__(self, store: DocumentStore, ttl_seconds: int) -> None:
-        self._store = store
-        self._ttl = ttl_seconds
-
-    async def claim(self, client_id: str, card_id: str, answer: Any) -> Any:
-        """``answer`` if it is the card's first, else the first one."""
-        stored, _ = await self._store.create_or_get(
-            CARD_ANSWER,
-            record_key(client_id, card_id),
-            {"answer": answer},
-            partition=client_id,
-            ttl_seconds=self._ttl,
-        )
-        return stored.body["answer"]
-
-    async def delete_all(self, client_id: str) -> None:
-        for document in await self._store.list_partition(CARD_ANSWER, client_id):
-            await self._store.delete(CARD_ANSWER, document.key, partition=client_id)
-
-
-class Dropouts:
-    """Daily counters per reason and stage (one small document each, eTag-guarded)."""
-
-    def __init__(self, store: DocumentStore) -> None:
-        self._store = store
-
-    async def count(self, reason: str, stage: str) -> None:
-        day = utc_now().strftime("%Y-%m-%d")
-        key = f"{reason}:{stage}:{day}"
-        while True:
-            document = await self._store.get(DROPOUT, key, partition=reason)
-            dropout = (
-                Dropout(reason, stage, day)
-                if document is None
-                else Dropout.from_body(document.body)
-            )
-            dropout.count += 1
-            try:
-                await self._store.save(
-                    DROPOUT, key, dropout.to_body(), partition=reason, read=document
-                )
-            except ConflictError:
-                continue
-            return
-
-    async def by_reason(self, reason: str) -> int:
-        documents = await self._store.list_partition(DROPOUT, reason)
-        return sum(Dropout.from_body(document.body).count for document in documents)
 
 
 def _cancel(handoff: Handoff) -> None:

@@ -16,8 +16,8 @@ from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
 
 from bot.config import Settings, is_loopback
-from bot.inbound_activity import ActivityShapeError, check_activity_shape
-from bot.json_body import JsonBodyError, parse_json
+from bot.hosting.inbound_activity import ActivityShapeError, check_activity_shape
+from bot.hosting.json_body import JsonBodyError, parse_json
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -82,7 +82,7 @@ def refuse_encoded_body(request: web.Request) -> None:
 
 
 def json_body(raw: bytes) -> Any:
-    """The parsed body; 400 for anything ``bot.json_body`` refuses."""
+    """The parsed body; 400 for anything ``bot.hosting.json_body`` refuses."""
     try:
         return parse_json(raw)
     except JsonBodyError as error:

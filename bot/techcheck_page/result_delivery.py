@@ -21,19 +21,13 @@ from typing import Any, Protocol
 from botbuilder.core import BotAdapter, ConversationState, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
+from bot.domain.profiles import ClientProfile, Profiles
+from bot.domain.techcheck_links import LinkClaims
+from bot.hosting.proactive_messages import ProactiveSender, reference_from_dict
+from bot.hosting.turn_locks import KeyedLocks, LockTimeoutError
 from bot.i18n import translator
-from bot.proactive import ProactiveSender, reference_from_dict
-from bot.records import (
-    OPEN_HANDOFF_STATUSES,
-    ClientProfile,
-    Handoff,
-    Handoffs,
-    HandoffStatus,
-    Profiles,
-)
 from bot.storage import ConflictError
-from bot.techcheck_page.links import LinkClaims
-from bot.turn_locks import KeyedLocks, LockTimeoutError
 from dialogs.tech_check import measured_card
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
 """How counsellors hear about a client: the notifier seam.
 
-The journey reports handoff events; the Teams implementation (bot/teams_notifier.py) sends
-and updates the counsellors' cards. Tests put a recording notifier in its place.
+The journey reports handoff events; the Teams implementation
+(``bot/hosting/counsellor_notifier.py``) sends and updates the counsellors' cards. Tests put a
+recording notifier in its place.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
-from bot.records import Handoff
+from bot.domain.handoffs import Handoff
 
 
 class HandoffEvent(StrEnum):

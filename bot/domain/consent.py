@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.record import Record, record_key, utc_now
+from bot.domain.record import Record, record_key, utc_now
 from bot.storage.documents import DocumentStore
 
 CONSENT_EVENT = "consent_event"

@@ -1,0 +1,64 @@
+"""The client's profile: where they are in the journey and what the tech check found.
+
+One document per client (keyed by the client), changed under its eTag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain.record import Record, utc_now
+from bot.storage.documents import ConflictError, DocumentStore
+
+PROFILE = "profile"
+
+
+@dataclass
+class ClientProfile(Record):
+    client_id: str
+    locale: str = "de"
+    stage: str = "welcome"
+    consultation_type: str = ""
+    topic: str = ""
+    tech: dict[str, Any] = field(default_factory=dict)
+    windows: list[str] = field(default_factory=list)
+    counsellor_id: str = ""
+    #: the last result of the measured check in the browser (bot/techcheck_page)
+    measured: dict[str, Any] = field(default_factory=dict)
+    #: links to that page: {"ref": conversation reference, "links": {link id: expiry}}
+    techcheck: dict[str, Any] = field(default_factory=dict)
+    updated_at: str = field(default_factory=lambda: utc_now().isoformat())
+
+
+class Profiles:
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def get(self, client_id: str) -> ClientProfile | None:
+        document = await self._store.get(PROFILE, client_id, partition=client_id)
+        return None if document is None else ClientProfile.from_body(document.body)
+
+    async def update(
+        self, client_id: str, change: Callable[[ClientProfile], None]
+    ) -> ClientProfile:
+        while True:
+            document = await self._store.get(PROFILE, client_id, partition=client_id)
+            profile = (
+                ClientProfile(client_id)
+                if document is None
+                else ClientProfile.from_body(document.body)
+            )
+            change(profile)
+            profile.updated_at = utc_now().isoformat()
+            try:
+                await self._store.save(
+                    PROFILE, client_id, profile.to_body(), partition=client_id, read=document
+                )
+            except ConflictError:
+                continue
+            return profile
+
+    async def delete(self, client_id: str) -> bool:
+        return await self._store.delete(PROFILE, client_id, partition=client_id)
