@@ -42,9 +42,11 @@ test-fast: setup
 test-browser: setup /usr/bin/chromium
 	$(PY) -m pytest -m browser
 
+## Style, the layers and the SDK boundary (docs/architecture.md), types.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup
 	$(VENV)/bin/ruff format .

@@ -1,4 +1,9 @@
-"""The aiohttp application: ``POST /api/messages``, ``GET /healthz``, ``GET /readyz``."""
+"""The composition root: builds every part of the bot once and wires them into the web app.
+
+Nothing else constructs repositories, senders or the session store; the layers below receive
+what they need from here (``docs/architecture.md``). This module imports no Bot Framework SDK:
+the SDK's parts are built by ``bot/hosting``.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from botbuilder.core import BotAdapter, ConversationState
-from botbuilder.core.serializer_helper import serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult
-from msrest.serialization import Model
 
 from bot.config import Settings
 from bot.domain.card_answers import CardAnswers
@@ -29,26 +28,26 @@ from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
 from bot.domain.profiles import Profiles
 from bot.domain.reminders import Reminders, ReminderScheduler
+from bot.domain.techcheck_links import LinkIssuer
 from bot.hosting.activity_handler import VideoberatungBot
-from bot.hosting.adapter import (
-    PooledBotFrameworkAuthentication,
-    SigningKeysUnavailableError,
-    create_adapter,
-)
+from bot.hosting.adapter import ChannelAdapter, create_adapter
 from bot.hosting.counsellor_notifier import TeamsNotifier
 from bot.hosting.counsellor_roles import CounsellorRoles
 from bot.hosting.proactive_messages import ProactiveSender
 from bot.hosting.reminder_sender import ReminderDelivery
-from bot.hosting.request_checks import json_errors, problem, read_activity
+from bot.hosting.request_checks import json_errors
+from bot.hosting.routes import BotEndpoint, add_bot_routes
 from bot.hosting.service_logging import quiet_malformed_requests
-from bot.hosting.state_storage import DocumentStateStorage
+from bot.hosting.session_store import SessionStore
 from bot.hosting.turn_locks import KeyedLocks
 from bot.integrations.attachment_sources import FetchRules
 from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from bot.integrations.graph import GraphClient
 from bot.integrations.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
-from bot.storage import DocumentStore, StoreUnavailableError, open_document_store
-from bot.techcheck_page.routes import add_techcheck_routes
+from bot.storage import DocumentStore, open_document_store
+from bot.techcheck_page.result_delivery import ResultDelivery
+from bot.techcheck_page.routes import TechcheckPage, add_techcheck_routes, techcheck_page
+from bot.techcheck_page.usage import UsageLog
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
 from dialogs.journey import JourneyDialog
@@ -56,22 +55,6 @@ from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.services import JourneyServices
 
 log = logging.getLogger(__name__)
-
-SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", DocumentStore)
-ADAPTER = web.AppKey("adapter", CloudAdapter)
-BOT = web.AppKey("bot", VideoberatungBot)
-FORMS = web.AppKey("forms", FormStorage)
-
-
-def form_storage(settings: Settings) -> FormStorage:
-    connection_string = settings.blob_connection_string.get_secret_value()
-    if connection_string:
-        return BlobFormStorage.from_connection_string(connection_string, settings.blob_container)
-    if settings.blob_account_url:
-        return BlobFormStorage.from_account_url(settings.blob_account_url, settings.blob_container)
-    return LocalFormStorage(Path(settings.upload_dir))
-
 
 LOCAL_PEPPER = "local-development-only-pepper"  # local mode only; check() demands a real one
 
@@ -85,13 +68,25 @@ class Service:
     deliver_reminder: ReminderDelivery
     graph: GraphClient | None
     sender: ProactiveSender
-    counsellor_cards: Notifier  # refreshes the counsellors' handoff cards
-    #: one turn at a time per conversation — the tech-check result delivery waits its turn too
-    turn_locks: KeyedLocks
-    conversation_state: ConversationState
+    #: the one conversation state, for turns and for the tech-check result from the browser
+    sessions: SessionStore
+    techcheck: TechcheckPage
 
 
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", DocumentStore)
+ADAPTER = web.AppKey("adapter", ChannelAdapter)
+FORMS = web.AppKey("forms", FormStorage)
 SERVICE = web.AppKey("service", Service)
+
+
+def form_storage(settings: Settings) -> FormStorage:
+    connection_string = settings.blob_connection_string.get_secret_value()
+    if connection_string:
+        return BlobFormStorage.from_connection_string(connection_string, settings.blob_container)
+    if settings.blob_account_url:
+        return BlobFormStorage.from_account_url(settings.blob_account_url, settings.blob_container)
+    return LocalFormStorage(Path(settings.upload_dir))
 
 
 def graph_client(settings: Settings) -> GraphClient | None:
@@ -116,10 +111,13 @@ def build_service(
     settings: Settings,
     store: DocumentStore,
     forms: FormStorage,
-    adapter: BotAdapter,
+    adapter: ChannelAdapter,
     notifier: Notifier | None = None,
 ) -> Service:
+    """Every part, once. ``notifier`` replaces the Teams notifier (tests record events)."""
+    state_ttl_seconds = settings.state_ttl_days * 86400
     handoffs = Handoffs(store)
+    profiles = Profiles(store)
     directory = CounsellorDirectory(store)
     policy = CounsellorPolicy.from_lists(
         settings.split(settings.counsellor_tenant_ids),
@@ -129,10 +127,10 @@ def build_service(
     )
     graph = graph_client(settings)
     sender = ProactiveSender(adapter, settings.app_id)
-    teams_notifier = TeamsNotifier(sender, directory, handoffs, policy)
-    notifier = notifier or teams_notifier
+    notifier = notifier or TeamsNotifier(sender, directory, handoffs, policy)
     meetings = meeting_provider(settings, graph)
     reminders = Reminders(store)
+    sessions = SessionStore(store, adapter, KeyedLocks(), ttl_seconds=state_ttl_seconds)
     invitations = Invitations(
         store,
         settings.invitation_pepper.get_secret_value() or LOCAL_PEPPER,
@@ -144,14 +142,15 @@ def build_service(
         settings=settings,
         consents=ConsentLog(store),
         handoffs=handoffs,
-        profiles=Profiles(store),
+        profiles=profiles,
         dropouts=Dropouts(store),
         forms=ConsentForms(forms, settings.max_upload_bytes, FetchRules.from_settings(settings)),
         notifier=notifier,
         invitations=invitations,
         directory=directory,
         lifecycle=HandoffLifecycle(meetings, reminders, notifier),
-        card_answers=CardAnswers(store, ttl_seconds=settings.state_ttl_days * 86400),
+        card_answers=CardAnswers(store, ttl_seconds=state_ttl_seconds),
+        links=LinkIssuer(settings, profiles),
     )
     desk = CounsellorDesk(
         DeskServices(
@@ -166,29 +165,24 @@ def build_service(
             meeting_minutes=settings.meeting_minutes,
         )
     )
-    conversation_state = ConversationState(
-        DocumentStateStorage(store, ttl_seconds=settings.state_ttl_days * 86400)
-    )
-    turn_locks = KeyedLocks()
     bot = VideoberatungBot(
-        conversation_state,
+        sessions,
         JourneyDialog(services),
         PhoneSwitchDialog(services),
-        GlobalCommands(services, conversation_state),
+        GlobalCommands(services, sessions.state),
         desk,
         CounsellorRoles(policy, graph),
         default_locale=settings.default_locale,
-        locks=turn_locks,
     )
+    delivery = ResultDelivery(profiles, handoffs, sessions, sender, notifier)
     return Service(
-        bot,
-        reminders,
-        ReminderDelivery(handoffs, directory, sender),
-        graph,
-        sender,
-        notifier,
-        turn_locks,
-        conversation_state,
+        bot=bot,
+        reminders=reminders,
+        deliver_reminder=ReminderDelivery(handoffs, directory, sender),
+        graph=graph,
+        sender=sender,
+        sessions=sessions,
+        techcheck=techcheck_page(settings, profiles, UsageLog(store), delivery),
     )
 
 
@@ -198,34 +192,16 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[json_errors])
     app[SETTINGS] = settings
     app[STORE] = open_document_store(settings.storage_url, settings)
-    app[ADAPTER] = create_adapter(settings)
+    adapter = create_adapter(settings)
+    app[ADAPTER] = adapter
     app[FORMS] = form_storage(settings)
-    app[SERVICE] = build_service(settings, app[STORE], app[FORMS], app[ADAPTER], notifier)
-    app[BOT] = app[SERVICE].bot
+    service = build_service(settings, app[STORE], app[FORMS], adapter, notifier)
+    app[SERVICE] = service
     app.cleanup_ctx.append(_storage_lifecycle)
     app.cleanup_ctx.append(_reminder_lifecycle)
-    app.on_cleanup.append(_close_outbound)
-    app.router.add_post("/api/messages", messages)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    service = app[SERVICE]
-    add_techcheck_routes(
-        app,
-        settings,
-        app[STORE],
-        app[ADAPTER],
-        service.sender,
-        service.counsellor_cards,
-        service.conversation_state,
-        service.turn_locks,
-    )
+    add_bot_routes(app, BotEndpoint(settings, adapter, service.bot, app[STORE]))
+    add_techcheck_routes(app, service.techcheck)
     return app
-
-
-async def _close_outbound(app: web.Application) -> None:
-    authentication = app[ADAPTER].bot_framework_authentication
-    if isinstance(authentication, PooledBotFrameworkAuthentication):
-        await authentication.session.close()
 
 
 async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -259,46 +235,3 @@ async def _storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     await forms.close()
     await store.close()
-
-
-async def messages(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    activity = await read_activity(request, settings)
-    adapter = request.app[ADAPTER]
-    authentication = await _authenticate(
-        adapter, activity, request.headers.get("Authorization", "")
-    )
-    response = await adapter.process_activity(authentication, activity, request.app[BOT].on_turn)
-    if response is not None:
-        body = response.body
-        if isinstance(body, Model):  # the activity handler already serialises some bodies
-            body = serializer_helper(body)
-        return web.json_response(body, status=response.status)
-    return web.Response(status=201)
-
-
-async def _authenticate(
-    adapter: CloudAdapter, activity: Activity, auth_header: str
-) -> AuthenticateRequestResult:
-    """Check the token first, on its own, so that a bad one is a 401 and never a turn."""
-    try:
-        return await adapter.bot_framework_authentication.authenticate_request(
-            activity, auth_header
-        )
-    except SigningKeysUnavailableError as error:
-        raise problem(web.HTTPServiceUnavailable, "cannot verify tokens right now") from error
-    except Exception as error:  # the SDK signals bad tokens with many exception types
-        log.info("token refused: %s", type(error).__name__)
-        raise problem(web.HTTPUnauthorized, "missing or invalid token") from error
-
-
-async def healthz(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    try:
-        await request.app[STORE].ping()
-    except StoreUnavailableError:
-        return web.json_response({"status": "storage unavailable"}, status=503)
-    return web.json_response({"status": "ready"})

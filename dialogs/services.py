@@ -18,6 +18,7 @@ from bot.domain.handoff_lifecycle import HandoffLifecycle
 from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
 from bot.domain.profiles import ClientProfile, Profiles
+from bot.domain.techcheck_links import LinkIssuer
 from dialogs.session import after_commit, answered_card, client_of, session_of
 
 CLAIMED_KEY = "videoberatung.claimed_answers"
@@ -43,6 +44,7 @@ class JourneyServices:
     directory: CounsellorDirectory
     lifecycle: HandoffLifecycle
     card_answers: CardAnswers
+    links: LinkIssuer  # links to the measured tech check in the browser
 
     async def progress(self, context: TurnContext, stage: str, **changes: Any) -> None:
         """Note the client's stage (for the counsellor overview) and what it settled."""

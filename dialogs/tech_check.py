@@ -14,7 +14,7 @@ from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepCo
 from botbuilder.schema import Activity
 
 from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess
-from bot.domain.techcheck_links import IssuedLink, LinkIssuer
+from bot.domain.techcheck_links import IssuedLink
 from bot.i18n import Translator
 from cards import card_message
 from cards.measured_summary import measured_estimate, measured_lines
@@ -132,8 +132,7 @@ class TechCheckDialog(ComponentDialog):
 
 async def issue_link(services: JourneyServices, context: TurnContext) -> IssuedLink | None:
     """A fresh link to the measured check for the client of this turn (``None``: not set up)."""
-    issuer = LinkIssuer(services.settings, services.profiles)
-    return await issuer.issue(
+    return await services.links.issue(
         conversation_reference(context), client_of(context).client_id, session_of(context).locale
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from botbuilder.core import ActivityHandler, ConversationState, TurnContext
+from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.dialogs import DialogSet
 from botbuilder.schema import (
     Activity,
@@ -16,7 +16,7 @@ from botbuilder.schema import (
 )
 
 from bot.hosting.counsellor_roles import CounsellorRoles
-from bot.hosting.turn_locks import KeyedLocks
+from bot.hosting.session_store import SessionStore
 from bot.i18n import match_locale, translator
 from bot.storage import ConflictError
 from dialogs.commands import STATE_DELETED, GlobalCommands
@@ -32,25 +32,24 @@ MAX_TURN_ATTEMPTS = 3
 class VideoberatungBot(ActivityHandler):
     def __init__(
         self,
-        conversation_state: ConversationState,
+        sessions: SessionStore,
         journey: JourneyDialog,
         phone_switch: PhoneSwitchDialog,
         commands: GlobalCommands,
         desk: ActivityHandler,
         roles: CounsellorRoles,
         default_locale: str = "de",
-        locks: KeyedLocks | None = None,
     ) -> None:
         self._desk = desk
         self._roles = roles
-        self._state = conversation_state
-        self._session = conversation_state.create_property("session")
-        self._dialogs = DialogSet(conversation_state.create_property("dialogs"))
+        self._state = sessions.state
+        self._session = sessions.session
+        self._dialogs = DialogSet(sessions.dialogs)
         self._dialogs.add(journey)
         self._dialogs.add(phone_switch)
         self._commands = commands
         self._default_locale = default_locale
-        self._locks = locks or KeyedLocks()
+        self._locks = sessions.locks
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Run the turn so that its effects happen exactly once, also across instances.

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import jwt
 import requests
-from botbuilder.core import TurnContext
+from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -41,6 +41,8 @@ from dialogs.session import SESSION_KEY
 
 log = logging.getLogger(__name__)
 MAX_CACHED_CLIENTS = 256
+#: the SDK's adapter type, named here so that the composition root needs no SDK import
+ChannelAdapter = BotAdapter
 
 
 class _ClientCache:

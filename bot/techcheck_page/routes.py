@@ -28,11 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from botbuilder.core import BotAdapter, ConversationState
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.domain.handoffs import Handoffs
 from bot.domain.profiles import Profiles
 from bot.domain.tech_assessment import expected_quality
 from bot.domain.techcheck_links import (
@@ -44,12 +42,9 @@ from bot.domain.techcheck_links import (
     public_base_url,
 )
 from bot.domain.techcheck_links import registered as link_registered
-from bot.hosting.proactive_messages import ProactiveSender
 from bot.hosting.request_checks import json_body, problem, refuse_encoded_body, too_large
-from bot.hosting.turn_locks import KeyedLocks
 from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
-from bot.storage import DocumentStore
-from bot.techcheck_page.result_delivery import CardRefresher, ResultDelivery
+from bot.techcheck_page.result_delivery import ResultDelivery
 from bot.techcheck_page.results import PostedResult, judge_browser, page_config, summarise
 from bot.techcheck_page.usage import BudgetExceededError, Direction, Usage, UsageLog
 
@@ -123,34 +118,28 @@ class TechcheckPage:
 PAGE = web.AppKey("techcheck_page", TechcheckPage)
 
 
-def add_techcheck_routes(
-    app: web.Application,
-    settings: Settings,
-    store: DocumentStore,
-    adapter: BotAdapter,
-    sender: ProactiveSender,
-    cards: CardRefresher,
-    state: ConversationState,
-    locks: KeyedLocks,
-) -> None:
-    """Register the page and its API; ``cards`` updates the counsellors' handoff cards;
-    ``state`` and ``locks`` are the turns' own, so a result is kept in the conversation the
-    way a turn keeps its answers — one at a time per conversation."""
-    handoffs = Handoffs(store)
-    profiles = Profiles(store)
-    app[PAGE] = TechcheckPage(
+def techcheck_page(
+    settings: Settings, profiles: Profiles, usage: UsageLog, delivery: ResultDelivery
+) -> TechcheckPage:
+    """The page's parts (built once, by the composition root ``bot/app.py``)."""
+    return TechcheckPage(
         settings=settings,
         codec=codec_for(settings),
         profiles=profiles,
-        usage=UsageLog(store),
-        delivery=ResultDelivery(profiles, handoffs, state, adapter, sender, cards, locks),
+        usage=usage,
+        delivery=delivery,
         assets={
             "app.js": _asset("app.js", "text/javascript; charset=utf-8"),
             "app.css": _asset("app.css", "text/css; charset=utf-8"),
         },
         template=(STATIC / "page.html").read_text(encoding="utf-8"),
     )
-    if public_base_url(settings) is None:
+
+
+def add_techcheck_routes(app: web.Application, parts: TechcheckPage) -> None:
+    """Register the page and its API."""
+    app[PAGE] = parts
+    if public_base_url(parts.settings) is None:
         log.warning("BOT_PUBLIC_URL is not set: the chat offers no link to the measured tech check")
     app.cleanup_ctx.append(_drain_announcements)
     app.router.add_get("/techcheck/static/{name}", static_asset)
