@@ -222,7 +222,7 @@ def invitation_card(t: Translator, issued: IssuedInvitation) -> Activity:
 
 
 def overview_card(t: Translator, entries: list[CaseloadEntry]) -> Activity:
-    groups = []
+    groups: list[dict[str, Any]] = []
     for stage in STAGE_ORDER:
         members = [entry for entry in entries if entry.stage == stage]
         if members:

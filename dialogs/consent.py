@@ -20,7 +20,15 @@ from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
 from bot.domain.local_time import format_local
 from bot.i18n import Translator
 from cards import card_message
-from dialogs.question import ChoiceQuestion, Options, Question, Reprompt, ask, recognize_choice
+from dialogs.question import (
+    ChoiceQuestion,
+    Options,
+    Question,
+    Reprompt,
+    ask,
+    chosen,
+    recognize_choice,
+)
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, effect_key, session_of, texts
 
@@ -102,7 +110,7 @@ class FormUploadQuestion(ChoiceQuestion):
     ) -> str | dict[str, Any] | Reprompt | None:
         if _uploaded(context.activity.attachments):
             return await receive_form(context, self._services)
-        return await super().recognize(context, options, submit)
+        return chosen(context, options, submit)
 
 
 def _uploaded(attachments: list[Attachment] | None) -> list[Attachment]:
@@ -142,7 +150,7 @@ async def _bot_token(context: TurnContext) -> str | None:
     once the URL is known to be the channel's)."""
     client = context.turn_state.get(context.adapter.BOT_CONNECTOR_CLIENT_KEY)
     credentials = getattr(getattr(client, "config", None), "credentials", None)
-    if not getattr(credentials, "microsoft_app_id", None):
+    if credentials is None or not getattr(credentials, "microsoft_app_id", None):
         return None
     return await asyncio.to_thread(credentials.get_access_token)
 

@@ -121,11 +121,17 @@ class ChoiceQuestion(Question):
 
     async def recognize(
         self, context: TurnContext, options: Options, submit: dict[str, Any] | None
-    ) -> str | None:
-        if submit is not None:
-            answer = submit.get("answer")
-            return answer if answer in options["choices"] else None
-        return recognize_choice(context.activity.text, options["question"], options["choices"])
+    ) -> object:
+        """A choice id, or ``None``; subclasses may answer more (a number, a ``Reprompt``)."""
+        return chosen(context, options, submit)
+
+
+def chosen(context: TurnContext, options: Options, submit: dict[str, Any] | None) -> str | None:
+    """The choice a click or a typed answer names, or ``None``."""
+    if submit is not None:
+        answer = submit.get("answer")
+        return answer if isinstance(answer, str) and answer in options["choices"] else None
+    return recognize_choice(context.activity.text, options["question"], options["choices"])
 
 
 def choice_card(t: Translator, options: Options, card_id: str, retry_text: str = "") -> Activity:

@@ -26,8 +26,9 @@ class VolumeQuestion(ChoiceQuestion):
     ) -> int | str | None:
         if submit is not None:
             answer = submit.get("answer")
-            known = isinstance(answer, str) and answer in VOLUME_CHOICES
-            return _megabytes(answer) if known else None
+            if isinstance(answer, str) and answer in VOLUME_CHOICES:
+                return _megabytes(answer)
+            return None
         text = context.activity.text or ""
         megabytes = parse_volume_mb(text)
         if megabytes is not None:

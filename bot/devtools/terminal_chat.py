@@ -379,10 +379,11 @@ class _ChatSession:
         text = activity.get("text")
         if isinstance(text, str) and text:
             self.say(_indent(f"{prefix}: ", text))
-        cards = [
-            a.get("content")
+        cards: list[JsonDict] = [
+            content
             for a in _dicts(activity.get("attachments"))
-            if a.get("contentType") == ADAPTIVE_CARD and isinstance(a.get("content"), dict)
+            if a.get("contentType") == ADAPTIVE_CARD
+            and isinstance(content := a.get("content"), dict)
         ]
         buttons: list[CardButton] = []
         for card in cards:

@@ -11,12 +11,12 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def format_local(moment: str | datetime, locale: str) -> str:
-    return format_datetime(_moment(moment), "medium", tzinfo=BERLIN, locale=locale)
+    return str(format_datetime(_moment(moment), "medium", tzinfo=BERLIN, locale=locale))
 
 
 def format_clock(moment: str | datetime, locale: str) -> str:
     """The time of day only (``20:15``), for moments within the next hours."""
-    return format_time(_moment(moment), "short", tzinfo=BERLIN, locale=locale)
+    return str(format_time(_moment(moment), "short", tzinfo=BERLIN, locale=locale))
 
 
 def _moment(moment: str | datetime) -> datetime:

@@ -15,7 +15,8 @@ class Record:
     """Dataclass records stored as plain JSON objects."""
 
     def to_body(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        body: dict[str, Any] = asdict(self)  # type: ignore[call-overload]
+        return body
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Self:

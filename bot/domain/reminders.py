@@ -328,16 +328,16 @@ class Reminders:
                     ttl_seconds=ttl,
                 )
             except ConflictError:
-                document = await self._store.get(
+                stored = await self._store.get(
                     REMINDER, reminder.reminder_id, partition=reminder.partition
                 )
-                if document is None:  # expired or deleted in between: create again
+                if stored is None:  # expired or deleted in between: create again
                     continue
-                existing = Reminder.from_document(document)
+                existing = Reminder.from_document(stored)
                 if existing.status != ReminderStatus.CANCELLED:
                     return existing
                 # Scheduled again after a cancellation: a fresh reminder under the same id.
-                revived = await self._write_if_current(copy_with(reminder, etag=document.etag), now)
+                revived = await self._write_if_current(copy_with(reminder, etag=stored.etag), now)
                 if revived is not None:
                     return revived
                 continue
@@ -438,7 +438,8 @@ class ReminderScheduler:
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failed attempt: 1, 2, 4, 8 … minutes, capped."""
-        return min(self._retry_backoff * 2 ** max(attempts - 1, 0), self._max_backoff)
+        wait: timedelta = self._retry_backoff * 2 ** max(attempts - 1, 0)
+        return min(wait, self._max_backoff)
 
     async def run_once(self) -> int:
         """Send what is due now; returns how many reminders this instance sent."""

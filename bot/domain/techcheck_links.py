@@ -200,4 +200,5 @@ def registered(profile: ClientProfile | None, claims: LinkClaims) -> bool:
     """Whether the profile lists this link (deleted data or a foreign link: no)."""
     if profile is None:
         return False
-    return profile.techcheck.get("links", {}).get(claims.link_id) == claims.expires
+    links: dict[str, int] = profile.techcheck.get("links", {})
+    return links.get(claims.link_id) == claims.expires

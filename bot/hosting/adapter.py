@@ -215,8 +215,8 @@ def _find_key(metadata: _OpenIdMetadata, key_id: str) -> _OpenIdConfig | None:
     return None
 
 
-_OpenIdMetadata._refresh = _refresh_keys_off_the_event_loop  # type: ignore[method-assign]
-_OpenIdMetadata._find = _find_key  # type: ignore[method-assign]
+_OpenIdMetadata._refresh = _refresh_keys_off_the_event_loop
+_OpenIdMetadata._find = _find_key
 
 
 def create_adapter(settings: Settings) -> CloudAdapter:

@@ -82,6 +82,8 @@ class _Authorization(AsyncHTTPPolicy):
             request.http_request.headers["Authorization"] = header
         else:
             request.http_request.headers.pop("Authorization", None)
+        if self.next is None:
+            raise RuntimeError("the authorization policy runs only inside a pipeline")
         return await self.next.send(request, **kwargs)
 
     async def _current(self) -> str | None:

@@ -64,17 +64,16 @@ class ProactiveSender:
         self, reference: dict[str, Any], deliver: Callable[[TurnContext], Awaitable[str]]
     ) -> SendResult:
         conversation = reference_from_dict(reference)
-        outcome: SendResult | Retry = Retry(0.0, Delivery.FAILED)
+        last = Retry(0.0, Delivery.FAILED)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             outcome = await self._attempt(conversation, deliver)
             if isinstance(outcome, SendResult):
                 return outcome
+            last = outcome
             if attempt < MAX_ATTEMPTS:
                 await self._sleep(max(outcome.seconds, 2.0 ** (attempt - 1)))
-        log.warning(
-            "proactive message failed after %d attempts: %s", MAX_ATTEMPTS, outcome.exhausted
-        )
-        return SendResult(outcome.exhausted)
+        log.warning("proactive message failed after %d attempts: %s", MAX_ATTEMPTS, last.exhausted)
+        return SendResult(last.exhausted)
 
     async def _attempt(
         self, conversation: ConversationReference, deliver: Callable[[TurnContext], Awaitable[str]]

@@ -44,7 +44,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 def problem(status: type[web.HTTPException], message: str, **details: int) -> web.HTTPException:
-    return status(text=message, **details)
+    """An HTTP error whose text is the JSON problem's message (``json_errors``); ``details``
+    are the arguments some statuses take (413: ``max_size``, ``actual_size``)."""
+    return status(text=message, **details)  # type: ignore[arg-type]
 
 
 async def read_activity(request: web.Request, settings: Settings) -> Activity:

@@ -36,7 +36,7 @@ def _state_digest(self: CachedBotState, obj: object) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-CachedBotState.compute_hash = _state_digest  # type: ignore[method-assign]
+CachedBotState.compute_hash = _state_digest
 
 
 class DocumentStateStorage(Storage):

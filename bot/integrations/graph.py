@@ -83,7 +83,7 @@ class _CaFileSession(requests.Session):
         self._timeout = timeout
         self.mount("https://", requests.adapters.HTTPAdapter(max_retries=1))
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["verify"] = self.verify
         kwargs.setdefault("timeout", self._timeout)
         return super().request(method, url, *args, **kwargs)

@@ -370,7 +370,7 @@ class CosmosDocumentStore(DocumentStore):
         return True
 
     async def list_partition(self, kind: str, partition: str) -> list[Document]:
-        parameters = [
+        parameters: list[dict[str, object]] = [
             {"name": "@pk", "value": partition},
             {"name": "@kind", "value": kind},
             {"name": "@now", "value": time.time()},

@@ -125,10 +125,9 @@ class SqliteDocumentStore(DocumentStore):
             f"SELECT body, etag FROM documents WHERE kind=? AND key=? AND partition=? AND {LIVE}",
             (kind, key, partition, time.time()),
         )
-        if not rows:
-            return None
-        body, etag = rows[0]
-        return Document(kind, key, partition, json.loads(body), etag)
+        for body, etag in rows:
+            return Document(kind, key, partition, json.loads(body), etag)
+        return None
 
     async def create(
         self,
