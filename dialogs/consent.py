@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from enum import StrEnum
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, Attachment
 
-from bot.domain.consent import ConsentAction, ConsentEvent, new_receipt_id
+from bot.domain.consent import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
 from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
 from bot.domain.local_time import format_local
 from bot.i18n import Translator
@@ -42,6 +43,15 @@ CONSENT_PARAGRAPHS = [
     "consent.text.contact",
 ]
 ANSWERS = ["agree", "upload", "decline"]
+
+
+class ConsentOutcome(StrEnum):
+    """How the consent step ended, for the journey."""
+
+    GIVEN = ConsentStatus.GIVEN.value
+    PENDING_VERIFICATION = ConsentStatus.PENDING_VERIFICATION.value  # a signed form to check
+    DECLINED = "declined"
+    NOT_NEEDED = "not_needed"  # no video: no consent to a video consultation
 
 
 def consent_text(t: Translator, services: JourneyServices) -> list[str]:
@@ -185,7 +195,7 @@ class ConsentDialog(ComponentDialog):
             return await step.replace_dialog("consent.steps")
         if answer == "decline":
             await self._services.dropped_out(step.context, "consent_declined", "consent")
-            return await step.end_dialog({"status": "declined"})
+            return await step.end_dialog(ConsentOutcome.DECLINED)
         if answer == "agree":
             event = self._event(step, ConsentAction.GIVEN, method="card")
         else:
@@ -198,14 +208,14 @@ class ConsentDialog(ComponentDialog):
             )
         # The stored event — the same however often this answer arrives — and its receipt.
         event, _ = await self._services.consents.append(event)
-        status = "given" if answer == "agree" else "pending_verification"
+        status = ConsentOutcome.GIVEN if answer == "agree" else ConsentOutcome.PENDING_VERIFICATION
         session_of(step.context).answers["consent"] = {
-            "status": status,
+            "status": status.value,
             "receipt_id": event.receipt_id,
         }
         await step.context.send_activity(self._receipt(step.context, event, status))
         await self._services.progress(step.context, f"consent_{status}")
-        return await step.end_dialog({"status": status, "receipt_id": event.receipt_id})
+        return await step.end_dialog(status)
 
     def _event(
         self, step: WaterfallStepContext, action: ConsentAction, **fields: str

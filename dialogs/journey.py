@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
-from dialogs.consent import ConsentDialog
+from dialogs.consent import ConsentDialog, ConsentOutcome
 from dialogs.consultation import ConsultationChoiceDialog
 from dialogs.handoff import CONSULTATION, TECH_HELP, HandoffDialog
 from dialogs.question import ChoiceQuestion, ask
 from dialogs.services import JourneyServices
 from dialogs.session import session_of, texts
-from dialogs.tech_check import TechCheckDialog
+from dialogs.tech_check import AfterTechCheck, TechCheckDialog
 from dialogs.welcome import WelcomeDialog
 
 ALTERNATIVES = "alternatives"
@@ -71,27 +71,27 @@ class JourneyDialog(ComponentDialog):
         if isinstance(step.result, str):
             answers["type"] = step.result
         if answers["type"] != "video":
-            return await step.next({"next": "continue"})
+            return await step.next(AfterTechCheck.CONTINUE)
         return await step.begin_dialog(TechCheckDialog.__name__)
 
     async def _consent(self, step: WaterfallStepContext):
         answers = session_of(step.context).answers
-        choice = step.result["next"]
+        choice = AfterTechCheck(step.result)
         step.values["purpose"] = CONSULTATION
-        if choice == "later":
+        if choice == AfterTechCheck.LATER:
             await step.context.send_activity(texts(step.context)("journey.later"))
             return await step.end_dialog()
-        if choice == "callback":
+        if choice == AfterTechCheck.CALLBACK:
             step.values["purpose"] = TECH_HELP
-            return await step.next({"status": "not_needed"})
-        if choice == "phone":
+            return await step.next(ConsentOutcome.NOT_NEEDED)
+        if choice == AfterTechCheck.PHONE:
             answers["type"] = "phone"
         if answers["type"] != "video":
-            return await step.next({"status": "not_needed"})
+            return await step.next(ConsentOutcome.NOT_NEEDED)
         return await step.begin_dialog(ConsentDialog.__name__)
 
     async def _handoff(self, step: WaterfallStepContext):
-        if step.result["status"] == "declined":
+        if step.result == ConsentOutcome.DECLINED:
             return await step.replace_dialog(STEPS, {"entry": ALTERNATIVES})
         return await step.begin_dialog(HandoffDialog.__name__, {"purpose": step.values["purpose"]})
 

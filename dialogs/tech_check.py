@@ -7,6 +7,7 @@ needed*; with help needed the client chooses a call-back, a phone consultation, 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -33,7 +34,23 @@ QUESTIONS = [
     ("place", ["yes", "no"]),
     ("connection", ["wifi", "mobile", "unknown"]),
 ]
-HELP_CHOICES = ["callback", "phone", "later"]
+
+
+class AfterTechCheck(StrEnum):
+    """How the journey goes on once the tech check has ended."""
+
+    CONTINUE = "continue"  # ready, with or without advice
+    CALLBACK = "callback"  # help needed: tech support calls back
+    PHONE = "phone"  # help needed: a phone consultation instead
+    LATER = "later"  # help needed: the client tries again later
+
+
+#: plain strings: the choices are kept in the dialog state, which must name no class of ours
+HELP_CHOICES = [
+    AfterTechCheck.CALLBACK.value,
+    AfterTechCheck.PHONE.value,
+    AfterTechCheck.LATER.value,
+]
 
 
 class TechCheckDialog(ComponentDialog):
@@ -87,15 +104,15 @@ class TechCheckDialog(ComponentDialog):
             step.context, f"tech_{assessment.outcome}", tech=answers["tech"]
         )
         if assessment.outcome != Outcome.HELP_NEEDED:
-            return await step.end_dialog({"next": "continue"})
+            return await step.end_dialog(AfterTechCheck.CONTINUE)
         return await step.begin_dialog("tech.ask", ask("tech.help", HELP_CHOICES))
 
     async def _after_help_choice(self, step: WaterfallStepContext):
-        choice = step.result
-        if choice != "callback":
-            reason = "prefers_phone" if choice == "phone" else "try_later"
+        choice = AfterTechCheck(step.result)
+        if choice != AfterTechCheck.CALLBACK:
+            reason = "prefers_phone" if choice == AfterTechCheck.PHONE else "try_later"
             await self._services.dropped_out(step.context, reason, "tech_check")
-        return await step.end_dialog({"next": choice})
+        return await step.end_dialog(choice)
 
     @staticmethod
     def _result_card(
