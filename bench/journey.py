@@ -20,6 +20,7 @@ import aiohttp
 
 from bot.devtools.connector_standin import ConnectorCall
 from bot.devtools.teams_activity import PersonalChat
+from bot.i18n import translator
 from cards.reading import card_actions, card_texts
 
 JsonDict = dict[str, Any]
@@ -27,21 +28,23 @@ ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 BOT_ID = "28:9e1a7f3c-5b2d-4c8e-a1f0-3d6b8c2e4f71"
 
-WELCOME = "Willkommen! Hier bereiten Sie Ihr Videogespräch vor."
-TOPIC = "Worum geht es in Ihrer Beratung?"
-TYPE = "Wie möchten Sie beraten werden?"
-DEVICE = "Mit welchem Gerät nehmen Sie teil?"
-APP = "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"
-CAMERA = "Hat Ihr Gerät eine Kamera und ein Mikrofon?"
-PLACE = "Haben Sie einen ruhigen Ort, an dem Sie ungestört sprechen können?"
-CONNECTION = "Wie sind Sie mit dem Internet verbunden?"
-VOLUME = "Wie viel Datenvolumen haben Sie diesen Monat noch?"
-TECH_READY_WITH_ADVICE = "Ihre Technik ist bereit – mit ein paar Tipps."
-CONSENT = "Ihre Einwilligung zum Videogespräch"
-RECEIPT = "Danke! Ihre Einwilligung ist gespeichert."
-WINDOWS = "Wann passt Ihnen ein Termin?"
-SUMMARY = "Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater."
-SUMMARY_TOPIC = "Thema: Bewerbungsunterlagen"
+#: what the client must see at each step, from the German catalog
+_t = translator("de")
+WELCOME = _t("welcome.title")
+TOPIC = _t("choice.topic")
+TYPE = _t("choice.type")
+DEVICE = _t("tech.device")
+APP = _t("tech.app")
+CAMERA = _t("tech.camera_mic")
+PLACE = _t("tech.place")
+CONNECTION = _t("tech.connection")
+VOLUME = _t("tech.volume")
+TECH_READY_WITH_ADVICE = _t("tech.result.ready_with_advice")
+CONSENT = _t("consent.title")
+RECEIPT = _t("receipt.title.given")
+WINDOWS = _t("windows.question.consultation")
+SUMMARY = _t("summary.title.consultation")
+SUMMARY_TOPIC = f"{_t('summary.topic')}: {_t('choice.topic.application')}"
 
 
 @dataclass(frozen=True)

@@ -39,44 +39,24 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("MicrosoftAppTenantId", "app_tenant_id")
     )
 
-    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST", "host"))
-    port: int = Field(3978, ge=0, le=65535, validation_alias=AliasChoices("PORT", "port"))
+    host: str = "127.0.0.1"
+    port: int = Field(3978, ge=0, le=65535)
     storage_url: str = Field(
         "sqlite:///./data/videoberatung.db",
         validation_alias=AliasChoices("BOT_STORAGE", "storage_url"),
     )
     # Azure Cosmos DB (BOT_STORAGE=cosmos://…); see bot/storage/cosmos.py.
-    cosmos_endpoint: str = Field(
-        "", validation_alias=AliasChoices("COSMOS_ENDPOINT", "cosmos_endpoint")
-    )
-    cosmos_key: SecretStr = Field(
-        SecretStr(""), validation_alias=AliasChoices("COSMOS_KEY", "cosmos_key")
-    )
-    cosmos_database: str = Field(
-        "videoberatung",
-        min_length=1,
-        validation_alias=AliasChoices("COSMOS_DATABASE", "cosmos_database"),
-    )
-    cosmos_create_if_missing: bool = Field(
-        True,
-        validation_alias=AliasChoices("COSMOS_CREATE_IF_MISSING", "cosmos_create_if_missing"),
-    )
-    cosmos_allow_insecure: bool = Field(
-        False, validation_alias=AliasChoices("COSMOS_ALLOW_INSECURE", "cosmos_allow_insecure")
-    )
+    cosmos_endpoint: str = ""
+    cosmos_key: SecretStr = SecretStr("")
+    cosmos_database: str = Field("videoberatung", min_length=1)
+    cosmos_create_if_missing: bool = True
+    cosmos_allow_insecure: bool = False
     upload_dir: str = Field(
         "./data/uploads", validation_alias=AliasChoices("BOT_UPLOAD_DIR", "upload_dir")
     )
-    blob_connection_string: SecretStr = Field(
-        SecretStr(""),
-        validation_alias=AliasChoices("BLOB_CONNECTION_STRING", "blob_connection_string"),
-    )
-    blob_account_url: str = Field(
-        "", validation_alias=AliasChoices("BLOB_ACCOUNT_URL", "blob_account_url")
-    )
-    blob_container: str = Field(
-        "consent-forms", validation_alias=AliasChoices("BLOB_CONTAINER", "blob_container")
-    )
+    blob_connection_string: SecretStr = SecretStr("")
+    blob_account_url: str = ""
+    blob_container: str = "consent-forms"
     max_request_bytes: int = Field(
         256 * 1024,
         gt=0,
@@ -101,75 +81,39 @@ class Settings(BaseSettings):
         30, gt=0, validation_alias=AliasChoices("BOT_STATE_TTL_DAYS", "state_ttl_days")
     )
 
-    counsellor_tenant_ids: str = Field(
-        "", validation_alias=AliasChoices("COUNSELLOR_TENANT_IDS", "counsellor_tenant_ids")
-    )
-    counsellor_object_ids: str = Field(
-        "", validation_alias=AliasChoices("COUNSELLOR_OBJECT_IDS", "counsellor_object_ids")
-    )
-    counsellor_group_ids: str = Field(
-        "", validation_alias=AliasChoices("COUNSELLOR_GROUP_IDS", "counsellor_group_ids")
-    )
-    counsellor_queue_ids: str = Field(
-        "", validation_alias=AliasChoices("COUNSELLOR_QUEUE_IDS", "counsellor_queue_ids")
-    )
-    invitation_pepper: SecretStr = Field(
-        SecretStr(""), validation_alias=AliasChoices("INVITATION_PEPPER", "invitation_pepper")
-    )
+    counsellor_tenant_ids: str = ""
+    counsellor_object_ids: str = ""
+    counsellor_group_ids: str = ""
+    counsellor_queue_ids: str = ""
+    invitation_pepper: SecretStr = SecretStr("")
     invitation_valid_days: int = Field(
         14,
         ge=1,
         le=90,
-        validation_alias=AliasChoices("INVITATION_VALID_DAYS", "invitation_valid_days"),
     )
-    meeting_minutes: int = Field(
-        45, ge=10, le=180, validation_alias=AliasChoices("MEETING_MINUTES", "meeting_minutes")
-    )
-    meeting_links: str = Field("", validation_alias=AliasChoices("MEETING_LINKS", "meeting_links"))
-    meeting_default_link: str = Field(
-        "", validation_alias=AliasChoices("MEETING_DEFAULT_LINK", "meeting_default_link")
-    )
-    graph_tenant_id: str = Field(
-        "", validation_alias=AliasChoices("GRAPH_TENANT_ID", "graph_tenant_id")
-    )
-    graph_client_id: str = Field(
-        "", validation_alias=AliasChoices("GRAPH_CLIENT_ID", "graph_client_id")
-    )
-    graph_client_secret: SecretStr = Field(
-        SecretStr(""), validation_alias=AliasChoices("GRAPH_CLIENT_SECRET", "graph_client_secret")
-    )
+    meeting_minutes: int = Field(45, ge=10, le=180)
+    meeting_links: str = ""
+    meeting_default_link: str = ""
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: SecretStr = SecretStr("")
     reminder_interval_seconds: int = Field(
         30,
         ge=1,
         le=3600,
-        validation_alias=AliasChoices("REMINDER_INTERVAL_SECONDS", "reminder_interval_seconds"),
     )
-    jobcenter_name: str = Field(
-        "Jobcenter", validation_alias=AliasChoices("JOBCENTER_NAME", "jobcenter_name")
-    )
-    jobcenter_phone: str = Field(
-        "", validation_alias=AliasChoices("JOBCENTER_PHONE", "jobcenter_phone")
-    )
-    jobcenter_address: str = Field(
-        "", validation_alias=AliasChoices("JOBCENTER_ADDRESS", "jobcenter_address")
-    )
-    privacy_url: str = Field(
-        "https://www.arbeitsagentur.de/datenschutz",
-        validation_alias=AliasChoices("PRIVACY_URL", "privacy_url"),
-    )
-    data_protection_contact: str = Field(
-        "", validation_alias=AliasChoices("DATA_PROTECTION_CONTACT", "data_protection_contact")
-    )
+    jobcenter_name: str = "Jobcenter"
+    jobcenter_phone: str = ""
+    jobcenter_address: str = ""
+    privacy_url: str = "https://www.arbeitsagentur.de/datenschutz"
+    data_protection_contact: str = ""
 
-    techcheck_secret: SecretStr = Field(
-        SecretStr(""), validation_alias=AliasChoices("TECHCHECK_SECRET", "techcheck_secret")
-    )
+    techcheck_secret: SecretStr = SecretStr("")
     public_url: str = Field("", validation_alias=AliasChoices("BOT_PUBLIC_URL", "public_url"))
     techcheck_link_minutes: int = Field(
         30,
         ge=5,
         le=240,
-        validation_alias=AliasChoices("TECHCHECK_LINK_MINUTES", "techcheck_link_minutes"),
     )
 
     @field_validator(

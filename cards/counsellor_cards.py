@@ -11,7 +11,7 @@ from botbuilder.schema import Activity
 import cards
 from bot.domain.consent import ConsentStatus
 from bot.domain.counsellors import CaseloadEntry
-from bot.domain.handoffs import Handoff, HandoffStatus
+from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, HandoffStatus
 from bot.domain.invitations import IssuedInvitation
 from bot.domain.local_time import BERLIN, format_local
 from bot.domain.time_windows import format_windows
@@ -29,7 +29,6 @@ STAGE_ORDER = [
     "withdrawn",
     "closed",
 ]
-OPEN = {HandoffStatus.REQUESTED, HandoffStatus.SCHEDULING, HandoffStatus.SCHEDULED}
 
 
 def handoff_card(
@@ -76,7 +75,7 @@ def handoff_card(
         name=client_name(t, handoff.client_name),
     )
     start = _suggested_start(handoff, today or datetime.now(BERLIN).date())
-    is_open = handoff.status in OPEN
+    is_open = handoff.status in OPEN_HANDOFF_STATUSES
     return cards.render(
         "handoff_notification",
         {

@@ -31,8 +31,9 @@ from bot.domain.invitations import Invitations
 from bot.domain.local_time import BERLIN
 from bot.domain.message_delivery import MessageSender
 from bot.domain.reminders import Reminders
+from bot.domain.tech_assessment import expected_quality, megabytes
 from bot.i18n import Translator, match_locale, translator
-from bot.integrations.meetings import MeetingError, MeetingProvider, meeting_subject
+from bot.integrations.meetings import Meeting, MeetingError, MeetingProvider, meeting_subject
 from cards.counsellor_cards import (
     appointment_card,
     handoff_card,
@@ -185,25 +186,17 @@ class CounsellorDesk(ActivityHandler):
     async def _create_meeting(
         self, handoff: Handoff, actor: str, start: datetime, end: datetime, t: Translator
     ) -> dict[str, Any]:
-        utc = {
-            "start": start.astimezone(BERLIN).isoformat(),
-            "end": end.astimezone(BERLIN).isoformat(),
-        }
-        if handoff.consultation_type != "video":
-            return {
-                "id": f"appointment-{handoff.handoff_id}",
-                "join_url": "",
-                "organizer": actor,
-                **utc,
-            }
-        created = await self._services.meetings.create(
-            actor, start, end, meeting_subject(t(f"choice.topic.{handoff.topic}"))
-        )
-        return {"id": created.meeting_id, "join_url": created.join_url, "organizer": actor, **utc}
+        if handoff.consultation_type == "video":
+            meeting = await self._services.meetings.create(
+                actor, start, end, meeting_subject(t(f"choice.topic.{handoff.topic}"))
+            )
+        else:  # by phone or in person: an appointment without an online meeting
+            meeting = Meeting(f"appointment-{handoff.handoff_id}", "", start, end, "appointment")
+        return {**meeting.as_record(BERLIN), "organizer": actor}
 
     async def _tell_client(self, handoff: Handoff) -> None:
         t = translator(handoff.locale)
-        mb60 = int(handoff.tech.get("mb_60_min", 450))
+        mb60 = int(handoff.tech.get("mb_60_min", megabytes(expected_quality("smartphone"), 60)))
         result = await self._services.sender.send(
             handoff.client_ref, appointment_card(t, handoff, mb60)
         )

@@ -14,8 +14,8 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity
 
-from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess
-from bot.domain.techcheck_links import IssuedLink
+from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess, megabytes
+from bot.domain.techcheck_links import LINK_BUDGET_BYTES, IssuedLink
 from bot.i18n import Translator
 from cards import card_message
 from cards.measured_summary import measured_estimate, measured_lines
@@ -25,7 +25,7 @@ from dialogs.session import client_of, conversation_reference, session_of, texts
 from dialogs.volume_question import VolumeQuestion
 
 #: the most the measurement in the browser may cost, as told to the client
-MEASUREMENT_MB = 2
+MEASUREMENT_MB = LINK_BUDGET_BYTES // 1_000_000  # what the page may spend, at most
 
 QUESTIONS = [
     ("device", ["smartphone", "tablet", "computer"]),
@@ -128,7 +128,7 @@ class TechCheckDialog(ComponentDialog):
             "tech.estimate",
             mb30=assessment.mb_30_min,
             mb60=assessment.mb_60_min,
-            audio60=27,
+            audio60=megabytes("audio", 60),
         )
         return card_message(
             t,

@@ -43,6 +43,7 @@ from urllib.parse import quote
 
 import segno
 
+from bot.domain.record import utc_now
 from bot.storage.documents import ConflictError, Document, DocumentStore
 
 INVITATION = "invitation"
@@ -67,10 +68,6 @@ QR_SCALE = 5
 MIN_PEPPER_BYTES = 16
 
 TEAMS_CHAT_LINK = "https://teams.microsoft.com/l/chat/0/0"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------

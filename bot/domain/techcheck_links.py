@@ -40,6 +40,8 @@ TAG_BYTES = 16
 MAX_TOKEN_CHARS = 600
 #: links kept on a profile; older ones stop working when a newer one is issued
 MAX_LINKS_PER_CLIENT = 5
+#: what all runs of the page through one link may transfer, up and down together
+LINK_BUDGET_BYTES = 2_000_000
 PAGE_PATH = "/techcheck/"
 
 

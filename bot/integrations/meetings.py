@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -43,13 +43,14 @@ class Meeting:
     end: datetime
     provider: str  # "graph" | "configured_link"
 
-    def as_record(self) -> dict[str, str]:
-        """For ``Handoff.meeting`` (stored as JSON): id, join_url, start/end in ISO 8601."""
+    def as_record(self, timezone: tzinfo) -> dict[str, str]:
+        """For ``Handoff.meeting`` (stored as JSON): id, join_url, and start/end in ISO 8601
+        in ``timezone`` (the job centre's local time, as the cards show it)."""
         return {
             "id": self.meeting_id,
             "join_url": self.join_url,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": self.start.astimezone(timezone).isoformat(),
+            "end": self.end.astimezone(timezone).isoformat(),
             "provider": self.provider,
         }
 

@@ -54,7 +54,6 @@ from azure.cosmos.exceptions import (
 
 from bot.config import ConfigurationError, is_loopback
 from bot.storage.documents import (
-    AppendOnlyError,
     ConflictError,
     Document,
     DocumentStore,
@@ -315,7 +314,7 @@ class CosmosDocumentStore(DocumentStore):
         etag: str,
         ttl_seconds: int | None = None,
     ) -> Document:
-        self._refuse_append_only(kind)
+        self.refuse_append_only(kind)
         container = self._container(kind)
         item_id = _item_id(kind, key)
         async with self._guard("replace"):
@@ -344,7 +343,7 @@ class CosmosDocumentStore(DocumentStore):
         partition: str,
         ttl_seconds: int | None = None,
     ) -> Document:
-        self._refuse_append_only(kind)
+        self.refuse_append_only(kind)
         container = self._container(kind)
         item_id = _item_id(kind, key)
         async with self._guard("upsert"):
@@ -360,7 +359,7 @@ class CosmosDocumentStore(DocumentStore):
         return _document(written)
 
     async def delete(self, kind: str, key: str, *, partition: str) -> bool:
-        self._refuse_append_only(kind)
+        self.refuse_append_only(kind)
         container = self._container(kind)
         async with self._guard("delete"):
             try:
@@ -420,10 +419,6 @@ class CosmosDocumentStore(DocumentStore):
         return purged
 
     # --- helpers ---------------------------------------------------------------------------
-
-    def _refuse_append_only(self, kind: str) -> None:
-        if kind in self.APPEND_ONLY_KINDS:
-            raise AppendOnlyError(f"{kind} records are append-only")
 
     def _require_database(self) -> DatabaseProxy:
         if self._database is None:

@@ -47,6 +47,11 @@ class DocumentStore(ABC):
     #: kinds whose documents can only be created, never replaced or deleted
     APPEND_ONLY_KINDS: frozenset[str] = frozenset({"consent_event"})
 
+    def refuse_append_only(self, kind: str) -> None:
+        """Raise ``AppendOnlyError`` before a replace or delete of an append-only kind."""
+        if kind in self.APPEND_ONLY_KINDS:
+            raise AppendOnlyError(f"{kind} records are append-only")
+
     @abstractmethod
     async def open(self) -> None: ...
 

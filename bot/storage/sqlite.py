@@ -22,7 +22,6 @@ from pathlib import Path
 import aiosqlite
 
 from bot.storage.documents import (
-    AppendOnlyError,
     ConflictError,
     Document,
     DocumentStore,
@@ -164,7 +163,7 @@ class SqliteDocumentStore(DocumentStore):
         etag: str,
         ttl_seconds: int | None = None,
     ) -> Document:
-        self._refuse_append_only(kind)
+        self.refuse_append_only(kind)
         new_etag = _new_etag()
         now = time.time()
         cursor = await self.db.execute(
@@ -185,7 +184,7 @@ class SqliteDocumentStore(DocumentStore):
         partition: str,
         ttl_seconds: int | None = None,
     ) -> Document:
-        self._refuse_append_only(kind)
+        self.refuse_append_only(kind)
         etag = _new_etag()
         now = time.time()
         await self.db.execute(
@@ -198,7 +197,7 @@ class SqliteDocumentStore(DocumentStore):
         return Document(kind, key, partition, body, etag)
 
     async def delete(self, kind: str, key: str, *, partition: str) -> bool:
-        self._refuse_append_only(kind)
+        self.refuse_append_only(kind)
         cursor = await self.db.execute(
             "DELETE FROM documents WHERE kind=? AND key=? AND partition=?", (kind, key, partition)
         )
@@ -217,10 +216,6 @@ class SqliteDocumentStore(DocumentStore):
             "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?", (time.time(),)
         )
         return cursor.rowcount
-
-    def _refuse_append_only(self, kind: str) -> None:
-        if kind in self.APPEND_ONLY_KINDS:
-            raise AppendOnlyError(f"{kind} records are append-only")
 
 
 def _identity(path: Path) -> tuple[int, int]:

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.record import Record
-from bot.domain.techcheck_links import LinkClaims, LinkError, LinkProblem
+from bot.domain.techcheck_links import LINK_BUDGET_BYTES, LinkClaims, LinkError, LinkProblem
 from bot.storage import ConflictError, DocumentStore
 
 USAGE = "techcheck_usage"
 #: everything the measurement endpoints serve and accept for one link, down and up together
-LINK_BUDGET_BYTES = 2_000_000
 #: the usage document outlives the link a little, so a late request still reads "used"
 RETENTION_AFTER_EXPIRY_S = 600
 

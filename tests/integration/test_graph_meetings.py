@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import unused_port
 
+from bot.domain.local_time import BERLIN
 from bot.i18n import translator
 from bot.integrations.graph import GraphAuthError, GraphClient, GraphError, GraphTimeoutError
 from bot.integrations.meetings import (
@@ -118,7 +119,7 @@ async def test_create_meeting_sends_a_checked_request(
     assert meeting.meeting_id in standin.meetings
     assert meeting.join_url == standin.meetings[meeting.meeting_id]["joinWebUrl"]
     assert meeting.join_url.startswith("https://teams.microsoft.com/l/meetup-join/")
-    assert meeting.as_record() == {
+    assert meeting.as_record(BERLIN) == {
         "id": meeting.meeting_id,
         "join_url": meeting.join_url,
         "start": "2025-03-04T09:30:00+01:00",

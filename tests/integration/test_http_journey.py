@@ -11,23 +11,11 @@ from bot.devtools.connector_standin import LocalConnector
 from bot.domain.consent import ConsentLog
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs, HandoffStatus
+from bot.i18n import translator
 from tests.integration.conftest import RunningBot, StartBot, TeamsClient, submit_actions
 from tests.support.journey import CollectingNotifier
 
-WELCOME = "Willkommen! Hier bereiten Sie Ihr Videogespräch vor."
-TOPIC = "Worum geht es in Ihrer Beratung?"
-TYPE = "Wie möchten Sie beraten werden?"
-DEVICE = "Mit welchem Gerät nehmen Sie teil?"
-APP = "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"
-CAMERA = "Hat Ihr Gerät eine Kamera und ein Mikrofon?"
-PLACE = "Haben Sie einen ruhigen Ort, an dem Sie ungestört sprechen können?"
-CONNECTION = "Wie sind Sie mit dem Internet verbunden?"
-VOLUME = "Wie viel Datenvolumen haben Sie diesen Monat noch?"
-TECH_READY_WITH_ADVICE = "Ihre Technik ist bereit – mit ein paar Tipps."
-CONSENT = "Ihre Einwilligung zum Videogespräch"
-RECEIPT = "Danke! Ihre Einwilligung ist gespeichert."
-WINDOWS = "Wann passt Ihnen ein Termin?"
-SUMMARY = "Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater."
+t = translator("de")  # the expected texts are the catalog's
 MAX_CLIENT_TURNS = 12
 
 
@@ -39,37 +27,37 @@ async def test_whole_journey_over_http(
     bot: RunningBot, client: TeamsClient, notifier: CollectingNotifier
 ) -> None:
     await client.install()
-    assert client.said(WELCOME)
-    assert client.said(TOPIC)
+    assert client.said(t("welcome.title"))
+    assert client.said(t("choice.topic"))
     installed_with = message_count(client)
 
     await client.click("Bewerbungsunterlagen")
-    assert client.said(TYPE)
+    assert client.said(t("choice.type"))
     await client.click("Per Video")
-    assert client.said(DEVICE)
+    assert client.said(t("tech.device"))
     await client.click("Smartphone (Handy)")
-    assert client.said(APP)
+    assert client.said(t("tech.app"))
     await client.click("Ja, die Teams-App")
-    assert client.said(CAMERA)
+    assert client.said(t("tech.camera_mic"))
     await client.click("Ja, beides")
-    assert client.said(PLACE)
+    assert client.said(t("tech.place"))
     await client.click("Ja")
-    assert client.said(CONNECTION)
+    assert client.said(t("tech.connection"))
     await client.click("Mobile Daten (begrenzt)")
-    assert client.said(VOLUME)
+    assert client.said(t("tech.volume"))
     await client.say("1,5 GB")
-    assert client.said(TECH_READY_WITH_ADVICE)
-    assert client.said(CONSENT)
+    assert client.said(t("tech.result.ready_with_advice"))
+    assert client.said(t("consent.title"))
 
     await client.click("Einverstanden", agree="true")  # the toggle is an input of the card
-    assert client.said(RECEIPT)
-    assert client.said(WINDOWS)
+    assert client.said(t("receipt.title.given"))
+    assert client.said(t("windows.question.consultation"))
     receipt_id = next(
         text.partition(": ")[2] for text in client.texts() if text.startswith("Belegnummer: ")
     )
 
     await client.click("Weiter", days="mon,wed", parts="morning")
-    assert client.said(SUMMARY)
+    assert client.said(t("summary.title.consultation"))
     assert client.said("Thema: Bewerbungsunterlagen")
     assert client.said(f"Beleg Einwilligung: {receipt_id}")
 
@@ -110,7 +98,7 @@ async def test_restart_resumes_at_the_same_step(
     await client.click("Per Video")
     await client.click("Smartphone (Handy)")
     await client.click("Ja, die Teams-App")
-    assert client.said(CAMERA)
+    assert client.said(t("tech.camera_mic"))
     camera_card = client.last_card()
 
     await first.close()  # stops listening and runs the cleanup: the store is closed
@@ -119,12 +107,12 @@ async def test_restart_resumes_at_the_same_step(
 
     # The card the client still sees was sent by the first instance.
     await client.click("Ja, beides", card=camera_card)
-    assert client.texts() == [PLACE]
-    assert not client.said(WELCOME)
-    assert not client.said(TOPIC)
+    assert client.texts() == [t("tech.place")]
+    assert not client.said(t("welcome.title"))
+    assert not client.said(t("choice.topic"))
 
     await client.click("Ja")
-    assert client.said(CONNECTION)
+    assert client.said(t("tech.connection"))
 
 
 async def test_welcome_in_english(client: TeamsClient) -> None:
@@ -132,7 +120,7 @@ async def test_welcome_in_english(client: TeamsClient) -> None:
     await client.install()
     assert client.said("Welcome! Here you prepare your video consultation.")
     assert client.said("What is your consultation about?")
-    assert not client.said(WELCOME)
+    assert not client.said(t("welcome.title"))
     titles = [action.get("title") for action in submit_actions(client.last_card())]
     assert "Application documents" in titles
 

@@ -20,9 +20,9 @@ from bot.config import Settings
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs
 from bot.domain.profiles import Profiles
-from bot.domain.techcheck_links import LinkClaims, codec_for
+from bot.domain.techcheck_links import LINK_BUDGET_BYTES, LinkClaims, codec_for
 from bot.techcheck_page.routes import MAX_RESULT_BYTES, MAX_TRANSFER_BYTES
-from bot.techcheck_page.usage import LINK_BUDGET_BYTES, USAGE
+from bot.techcheck_page.usage import USAGE
 from cards.reading import card_actions
 from tests.integration.conftest import RunningBot, StartBot, TeamsClient
 from tests.support.journey import CollectingNotifier

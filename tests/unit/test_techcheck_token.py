@@ -20,6 +20,7 @@ from bot.domain.handoffs import Handoff
 from bot.domain.profiles import ClientProfile, Profiles
 from bot.domain.tech_assessment import megabytes
 from bot.domain.techcheck_links import (
+    LINK_BUDGET_BYTES,
     LOCAL_SECRET,
     MAX_LINKS_PER_CLIENT,
     LinkClaims,
@@ -42,7 +43,7 @@ from bot.techcheck_page.results import (
     summarise,
 )
 from bot.techcheck_page.routes import STATIC, page_texts
-from bot.techcheck_page.usage import LINK_BUDGET_BYTES, BudgetExceededError, Direction, UsageLog
+from bot.techcheck_page.usage import BudgetExceededError, Direction, UsageLog
 from cards.counsellor_cards import handoff_card
 from cards.reading import card_texts
 from dialogs.session import conversation_reference
