@@ -9,8 +9,6 @@ screenshot of the page is saved next to them in the test's ``tmp_path``.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import socket
 import subprocess
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from bot.devtools.playground import (
     PLAYGROUND_CLI,
@@ -30,19 +28,11 @@ from bot.devtools.playground import (
     wait_for_http,
     wait_for_playground_port,
 )
+from tests.support.bot_process import BotService
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS
+from tests.support.playground_chat import PlaygroundChat
 
-CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1280, "height": 900}
-STEP_TIMEOUT_MS = 20_000
 START_TIMEOUT_S = 60
 TAIL_LINES = 40
 
@@ -91,13 +81,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class BotService:
-    port: int
-    database: Path
-    process: subprocess.Popen[bytes]
 
 
 @dataclass(frozen=True)
@@ -185,67 +168,6 @@ def page(
             except Exception as error:  # the page may be gone; the logs still matter
                 print(f"no screenshot: {error}")
         context.close()
-
-
-class PlaygroundChat:
-    """What a client does and sees in the Playground's personal chat with the bot."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.cards = page.locator(".ac-adaptiveCard")
-
-    def card(self, text: str) -> Locator:
-        """The newest card containing ``text``, once it is visible."""
-        card = self.cards.filter(has_text=text).last
-        expect(card).to_be_visible()
-        return card
-
-    def card_titled(self, title: str) -> Locator:
-        """The newest card whose heading is exactly ``title``, once it is visible."""
-        heading = self.page.get_by_role("heading", name=title, exact=True)
-        card = self.cards.filter(has=heading).last
-        expect(card).to_be_visible()
-        return card
-
-    def expect_last_card(self, text: str) -> Locator:
-        """Wait until the newest card of the whole chat contains ``text``."""
-        expect(self.cards.last).to_contain_text(text)
-        return self.cards.last
-
-    def answer(self, question: str, button: str) -> None:
-        """Click ``button`` on the newest card asking ``question``."""
-        self.card(question).get_by_role("button", name=button, exact=True).click()
-
-    def bot_says(self, text: str) -> Locator:
-        """Wait for a chat bubble (not the sidebar or the log panel) with ``text``."""
-        bubble = self.page.get_by_role("paragraph").filter(has_text=text).last
-        expect(bubble).to_be_visible()
-        return bubble
-
-    def type(self, text: str) -> None:
-        """Type ``text`` into the message box and send it."""
-        box = self.page.locator('div[contenteditable="true"][data-lexical-editor="true"]')
-        box.click()
-        box.fill(text)
-        expect(box).to_have_text(text)
-        self.page.get_by_role("button", name="Send Message").click()
-        expect(box).to_have_text("")
-
-    def hide_log_panel(self) -> None:
-        """More room for the chat (the log panel is open by default)."""
-        self.page.get_by_role("button", name="Hide log panel").click()
-        expect(self.page.get_by_role("button", name="Hide log panel")).to_be_hidden()
-
-    def switch_to_german(self) -> None:
-        """The Playground always sends locale en-US, so the bot starts in English; a client
-        who prefers German clicks "Deutsch" on the welcome card."""
-        self.card("Welcome!").get_by_role("button", name="Deutsch", exact=True).click()
-        self.bot_says("Gut, wir schreiben jetzt auf Deutsch.")
-
-    def receipt_number(self, card: Locator) -> str:
-        match = re.search(r"VB-[A-Z0-9]{4}-[A-Z0-9]{4}", card.inner_text())
-        assert match, f"no receipt number on the card: {card.inner_text()}"
-        return match.group(0)
 
 
 @pytest.fixture

@@ -52,9 +52,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from bot.devtools.connector_standin import LocalConnector
 from bot.domain.local_time import BERLIN
-from tests.e2e.conftest import BotService, PlaygroundChat
-from tests.integration.conftest import TeamsClient
-from tests.integration.test_counsellor_flow import walk_to_handoff
+from tests.support.bot_process import BotService
+from tests.support.http_bot import TeamsClient
+from tests.support.http_journey import walk_to_handoff
+from tests.support.playground_chat import PlaygroundChat
 
 pytestmark = pytest.mark.browser
 

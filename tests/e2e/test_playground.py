@@ -5,45 +5,23 @@ Run with ``UPDATE_SCREENSHOT=1`` to refresh ``docs/screenshot.png`` (the consent
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
-from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import BotService, PlaygroundChat
+from tests.support.bot_process import BotService, documents
+from tests.support.playground_chat import (
+    PlaygroundChat,
+    answer_tech_check_all_good,
+    walk_to_tech_check,
+)
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 TOGGLE = "Ich habe den Text gelesen und bin einverstanden."
-
-
-def documents(database: Path, kind: str) -> list[dict[str, Any]]:
-    """The JSON bodies of all stored documents of one kind."""
-    with closing(sqlite3.connect(database)) as connection:
-        rows = connection.execute("SELECT body FROM documents WHERE kind = ?", (kind,)).fetchall()
-    return [json.loads(body) for (body,) in rows]
-
-
-def walk_to_tech_check(chat: PlaygroundChat) -> None:
-    chat.switch_to_german()
-    chat.answer("Worum geht es in Ihrer Beratung?", "Bewerbungsunterlagen")
-    chat.answer("Wie möchten Sie beraten werden?", "Per Video")
-    chat.card("Mit welchem Gerät nehmen Sie teil?")
-
-
-def answer_tech_check_all_good(chat: PlaygroundChat) -> None:
-    """Laptop with the Teams app, camera and microphone, a quiet place, Wi-Fi."""
-    chat.answer("Mit welchem Gerät nehmen Sie teil?", "Laptop oder PC")
-    chat.answer("Haben Sie die App „Microsoft Teams“ auf dem Gerät?", "Ja, die Teams-App")
-    chat.answer("Hat Ihr Gerät eine Kamera und ein Mikrofon?", "Ja, beides")
-    chat.answer("Haben Sie einen ruhigen Ort", "Ja")
-    chat.answer("Wie sind Sie mit dem Internet verbunden?", "WLAN zu Hause oder Flatrate")
 
 
 def test_whole_journey_by_clicking_the_cards(

@@ -30,8 +30,13 @@ from bot.config import Settings
 from bot.domain.profiles import Profiles
 from bot.domain.techcheck_links import LinkClaims, codec_for
 from bot.storage import open_document_store
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, BotService, PlaygroundChat
-from tests.e2e.test_playground import answer_tech_check_all_good, documents, walk_to_tech_check
+from tests.support.bot_process import BotService, documents
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS
+from tests.support.playground_chat import (
+    PlaygroundChat,
+    answer_tech_check_all_good,
+    walk_to_tech_check,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -18,9 +18,10 @@ from bot.app import STORE
 from bot.config import Settings
 from bot.devtools.connector_standin import LocalConnector
 from bot.domain.consent import ConsentLog
-from tests.integration.conftest import NetworkSpy, StartBot, TeamsClient
 from tests.support.channel import IdentityProvider, channel_token
 from tests.support.files import PNG
+from tests.support.http_bot import StartBot, TeamsClient
+from tests.support.network import NetworkSpy
 
 BOT_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.the-bots-own-access-token.signature"
 ARRIVED = "Danke! Ihr Formular ist angekommen."

@@ -9,10 +9,6 @@ consent event or handoff lost or doubled.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +17,12 @@ import aiohttp
 import pytest
 
 from bot.devtools.connector_standin import LocalConnector
-from bot.devtools.playground import local_mode_env, start_bot, stop_process, wait_for_http
 from bot.domain.consent import ConsentLog
 from bot.domain.handoffs import Handoffs
 from bot.storage import open_document_store
-from tests.integration.conftest import TeamsClient
+from tests.support.bot_process import ProcessBot
 from tests.support.cosmos_server import CosmosServer, cosmos_server, fresh_database_name
+from tests.support.http_bot import TeamsClient
 
 # (action, argument, what the client must see afterwards)
 JOURNEY: list[tuple[str, Any, str]] = [
@@ -41,44 +37,6 @@ JOURNEY: list[tuple[str, Any, str]] = [
     ("agree", None, "Wann passt Ihnen ein Termin?"),
     ("say", "Dienstag nachmittags", "Geschafft!"),
 ]
-
-
-class ProcessBot:
-    """``python -m bot`` as its own process on a loopback port."""
-
-    def __init__(self, storage_url: str, log: Path) -> None:
-        self.storage_url = storage_url
-        self.log = log
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {
-            **local_mode_env(),
-            "BOT_STORAGE": self.storage_url,
-            "BOT_UPLOAD_DIR": str(self.log.parent),
-        }
-        with self.log.open("ab") as log:
-            self.process = start_bot(self.port, env, stdout=log, stderr=log)
-        wait_for_http(f"http://127.0.0.1:{self.port}/healthz", 30, process=self.process)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def kill_hard(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            stop_process(self.process)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from bot.devtools.connector_standin import LocalConnector
 from bot.storage import StoreUnavailableError, open_document_store
 from bot.storage import cosmos as cosmos_storage
 from bot.storage.cosmos import CosmosDocumentStore
-from tests.integration.conftest import RunningBot, StartBot, TeamsClient
 from tests.support.cosmos_server import (
     KEY,
     STORE_SETTINGS,
@@ -27,13 +26,14 @@ from tests.support.cosmos_server import (
     fresh_database_name,
     store_settings,
 )
+from tests.support.http_bot import RunningBot, StartBot, TeamsClient
 from tests.support.journey import CollectingNotifier
 from tests.support.journey import settings_for_tests as make_settings
+from tests.support.texts import APOLOGY
 
 WELCOME = "Willkommen! Hier bereiten Sie Ihr Videogespräch vor."
 TOPIC = "Worum geht es in Ihrer Beratung?"
 TYPE = "Wie möchten Sie beraten werden?"
-APOLOGY = "Entschuldigung, da ist bei uns etwas schiefgegangen."
 
 pytestmark = pytest.mark.node  # the local Cosmos DB server comes from node_modules
 

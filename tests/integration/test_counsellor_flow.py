@@ -22,8 +22,9 @@ from bot.domain.counsellors import CounsellorDirectory
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.local_time import BERLIN, format_clock
 from bot.domain.reminders import Reminders, ReminderScheduler
-from tests.integration.conftest import TENANT_ID, RunningBot, StartBot, TeamsClient
 from tests.support.files import PNG, file_server
+from tests.support.http_bot import TENANT_ID, RunningBot, StartBot, TeamsClient
+from tests.support.http_journey import walk_to_handoff
 from tests.support.journey import settings_for_tests
 
 COUNSELLOR = "c0ffee00-0000-4000-8000-00000000c001"
@@ -74,28 +75,6 @@ def newest_card_of(who: TeamsClient) -> dict[str, Any]:
     ]
     assert cards, "no card yet"
     return cards[-1]
-
-
-async def walk_to_handoff(client: TeamsClient, days: str = "mon,tue,wed,thu,fri") -> str:
-    """Clicks through the journey (video, consent in the card); returns the receipt number."""
-    for label in (
-        "Bewerbungsunterlagen",
-        "Per Video",
-        "Laptop oder PC",
-        "Ja, die Teams-App",
-        "Ja, beides",
-        "Ja",
-        "WLAN zu Hause oder Flatrate",
-    ):
-        await client.click(label)
-    await client.click("Einverstanden", agree="true")
-    await client.click("Weiter", days=days, parts="morning")
-    assert client.said("Geschafft!")
-    return next(
-        text.partition(": ")[2]
-        for text in client.texts()
-        if text.startswith("Beleg Einwilligung: ")
-    )
 
 
 async def test_invitation_to_meeting_to_reminder_to_withdrawal(

@@ -14,6 +14,8 @@ from bot.domain.consent_forms import ConsentForms, UploadError, client_folder
 from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from tests.support.azurite import azurite_blob
 
+pytestmark = pytest.mark.node  # Azurite comes from node_modules
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 PDF = b"%PDF-1.7\n" + b"\x02" * 64
 

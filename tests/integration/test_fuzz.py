@@ -43,14 +43,6 @@ from bot.app import ADAPTER
 from bot.config import Settings, is_loopback
 from bot.devtools.connector_standin import LocalConnector
 from bot.domain.techcheck_links import MAX_TOKEN_CHARS, LinkClaims, codec_for
-from tests.integration.conftest import (
-    BOT_ID,
-    NetworkSpy,
-    RunningBot,
-    TeamsClient,
-    submit_actions,
-)
-from tests.integration.test_techcheck_api import GOOD_RESULT
 from tests.support.fuzz import (
     HUGE,
     EventLoopBlocked,
@@ -71,7 +63,11 @@ from tests.support.fuzz import (
     send,
     shorten,
 )
+from tests.support.http_bot import BOT_ID, RunningBot, TeamsClient, submit_actions
 from tests.support.journey import CollectingNotifier, settings_for_tests
+from tests.support.network import NetworkSpy
+from tests.support.techcheck import GOOD_RESULT
+from tests.support.texts import TOPIC_QUESTION
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +89,6 @@ TIME_BUDGET = 75.0  # seconds for all fuzz requests together
 
 COUNSELLOR = "c0ffee00-0000-4000-8000-0000000f0001"
 CLIENTS = [f"f0220000-0000-4000-8000-00000000000{n}" for n in range(5)]
-TOPIC_QUESTION = "Worum geht es in Ihrer Beratung?"
 UNROUTABLE = "http://127.0.0.1:9/"
 LIMIT = 256 * 1024
 RESULT_LIMIT = 4096

@@ -11,9 +11,9 @@ import pytest
 
 from bot.devtools.connector_standin import LocalConnector
 from bot.techcheck_page.routes import MAX_RESULT_BYTES
-from tests.integration.conftest import BOT_ID, RunningBot, TeamsClient
-from tests.integration.test_http_service import activity_body, assert_clean_error, send_raw
-from tests.integration.test_techcheck_api import GOOD_RESULT, reach_tech_result
+from tests.support.http_bot import BOT_ID, RunningBot, TeamsClient
+from tests.support.raw_http import activity_body, assert_clean_error, send_raw
+from tests.support.techcheck import GOOD_RESULT, reach_tech_result
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from bot.domain.consent import ConsentLog
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.i18n import translator
-from tests.integration.conftest import RunningBot, StartBot, TeamsClient, submit_actions
+from tests.support.http_bot import RunningBot, StartBot, TeamsClient, submit_actions
 from tests.support.journey import CollectingNotifier
 
 t = translator("de")  # the expected texts are the catalog's

@@ -25,70 +25,20 @@ from bot.app import STORE
 from bot.config import ConfigurationError, Settings
 from bot.devtools.connector_standin import LocalConnector
 from dialogs.question import ChoiceQuestion
-from tests.integration.conftest import BOT_ID, NetworkSpy, RunningBot, StartBot, TeamsClient
 from tests.support.channel import APP_ID, IdentityProvider, channel_claims, channel_token
+from tests.support.http_bot import BOT_ID, RunningBot, StartBot, TeamsClient
 from tests.support.journey import settings_for_tests as make_settings
+from tests.support.network import NetworkSpy
+from tests.support.raw_http import activity_body, assert_clean_error, send_raw
+from tests.support.texts import APOLOGY, TOPIC_QUESTION, TYPE_QUESTION
 
 REPO = Path(__file__).resolve().parents[2]
-APOLOGY = "Entschuldigung, da ist bei uns etwas schiefgegangen."
-TOPIC_QUESTION = "Worum geht es in Ihrer Beratung?"
-TYPE_QUESTION = "Wie möchten Sie beraten werden?"
 DEVICE_QUESTION = "Mit welchem Gerät nehmen Sie teil?"
 APP_QUESTION = "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"
 SECRET = "GEHEIM-1234"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-class Answer:
-    def __init__(self, status: int, content_type: str, text: str, headers: Any) -> None:
-        self.status = status
-        self.content_type = content_type
-        self.text = text
-        self.headers = headers
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-
-async def send_raw(
-    http: aiohttp.ClientSession,
-    bot: RunningBot,
-    data: Any,
-    *,
-    method: str = "POST",
-    content_type: str | None = "application/json",
-    headers: dict[str, str] | None = None,
-) -> Answer:
-    all_headers = dict(headers or {})
-    skip: list[str] = []
-    if content_type is None:
-        skip.append("Content-Type")
-    else:
-        all_headers["Content-Type"] = content_type
-    async with http.request(
-        method,
-        bot.url("/api/messages"),
-        data=data,
-        headers=all_headers,
-        skip_auto_headers=skip,
-    ) as response:
-        return Answer(
-            response.status, response.content_type, await response.text(), response.headers
-        )
-
-
-def assert_clean_error(answer: Answer, status: int) -> None:
-    """The expected 4xx, as a JSON ``{"error": ...}`` body without a Python trace."""
-    assert answer.status == status, (answer.status, answer.text)
-    assert "Traceback" not in answer.text
-    assert 'File "' not in answer.text
-    assert answer.content_type == "application/json", (answer.content_type, answer.text)
-    body = answer.json()
-    assert isinstance(body, dict)
-    assert isinstance(body.get("error"), str)
-    assert body["error"]
 
 
 @pytest.fixture
@@ -103,10 +53,6 @@ def connector_clients(monkeypatch: pytest.MonkeyPatch) -> list[ConnectorClient]:
 
     monkeypatch.setattr(ConnectorClient, "__init__", counting_init)
     return built
-
-
-def activity_body(client: TeamsClient, **overrides: Any) -> dict[str, Any]:
-    return {**client.message("Hallo"), **overrides}
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.integration.test_bot_processes import ProcessBot
+from tests.support.bot_process import ProcessBot
 
 SECRET_PATH_TOKEN = "AbCdEf0123456789-not-to-be-logged_XyZ"
 MALFORMED = [

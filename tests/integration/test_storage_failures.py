@@ -18,10 +18,10 @@ import pytest
 from bot.devtools.connector_standin import LocalConnector
 from bot.devtools.playground import REPO_ROOT, local_mode_env
 from bot.storage.sqlite import SqliteDocumentStore
-from tests.integration.conftest import RunningBot, StartBot, TeamsClient
-from tests.integration.test_http_service import APOLOGY, TOPIC_QUESTION, TYPE_QUESTION
 from tests.support.cosmos_server import KEY as COSMOS_KEY
+from tests.support.http_bot import RunningBot, StartBot, TeamsClient
 from tests.support.journey import settings_for_tests
+from tests.support.texts import APOLOGY, TOPIC_QUESTION, TYPE_QUESTION
 
 START_TIMEOUT = 60
 

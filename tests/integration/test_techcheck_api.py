@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
 
@@ -24,59 +23,16 @@ from bot.domain.techcheck_links import LINK_BUDGET_BYTES, LinkClaims, codec_for
 from bot.techcheck_page.routes import MAX_RESULT_BYTES, MAX_TRANSFER_BYTES
 from bot.techcheck_page.usage import USAGE
 from cards.reading import card_actions
-from tests.integration.conftest import RunningBot, StartBot, TeamsClient
+from tests.support.http_bot import RunningBot, StartBot, TeamsClient
 from tests.support.journey import CollectingNotifier
+from tests.support.techcheck import GOOD_RESULT, open_url, reach_tech_result, token_of
 
 TOKEN_HEADER = "X-Techcheck-Token"
 CHROME_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
-GOOD_RESULT: dict[str, Any] = {
-    "camera": {"status": "ok", "width": 1280, "height": 720, "fps": 30},
-    "microphone": {"status": "ok"},
-    "speaker": {"status": "heard"},
-    "connection": {
-        "status": "ok",
-        "down_kbps": 12_000,
-        "up_kbps": 4_000,
-        "rtt_ms": 35,
-        "jitter_ms": 4,
-        "bytes": 420_000,
-    },
-    "browser": {"webrtc": True, "touch": False},
-}
 DONE = "Ihr Technik-Check ist fertig: Alles ist bereit."
-
-
-def open_url(card: dict[str, Any], title: str = "Technik jetzt messen") -> str:
-    urls = [
-        action["url"]
-        for action in card_actions(card)
-        if action.get("type") == "Action.OpenUrl" and action.get("title") == title
-    ]
-    assert urls, f"no {title!r} link on the card"
-    return urls[0]
-
-
-def token_of(url: str) -> str:
-    path = urlparse(url).path
-    assert path.startswith("/techcheck/"), url
-    return path.removeprefix("/techcheck/")
-
-
-async def reach_tech_result(client: TeamsClient) -> str:
-    """Through the chat's tech check; the token of the link on the result card."""
-    await client.install()
-    await client.click("Bewerbungsunterlagen")
-    await client.click("Per Video")
-    for answer in ("Laptop oder PC", "Ja, die Teams-App", "Ja, beides", "Ja"):
-        await client.click(answer)
-    replies = await client.click("WLAN zu Hause oder Flatrate")
-    result_card = next(
-        card for card in client.cards(replies) if "Ihre Technik ist bereit." in json.dumps(card)
-    )
-    return token_of(open_url(result_card))
 
 
 def card_with_button(client: TeamsClient, title: str) -> dict[str, Any]:

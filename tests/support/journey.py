@@ -170,3 +170,23 @@ class Chat:
     async def click(self, title: str, **inputs: str) -> list[Activity]:
         """Click a button on the newest card; inputs are merged as Teams does."""
         return await self.send(value={**self.button(title), **inputs})
+
+
+#: the ``user_id`` of a ``Chat`` (its client's Entra object id)
+CLIENT = "aad-client-1"
+
+
+async def reach_tech_check(chat: Chat) -> None:
+    await chat.install()
+    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Per Video")
+    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+
+
+async def reach_consent(chat: Chat) -> None:
+    await reach_tech_check(chat)
+    for answer in ("Laptop oder PC", "Ja, die Teams-App", "Ja, beides", "Ja"):
+        await chat.click(answer)
+    await chat.click("WLAN zu Hause oder Flatrate")
+    assert chat.said("Ihre Technik ist bereit.")
+    assert chat.said("Ihre Einwilligung zum Videogespräch")

@@ -11,8 +11,7 @@ import pytest
 import cards
 from bot.storage import DocumentStore
 from tests.support.adaptive_cards import parse_cards
-from tests.support.journey import Chat
-from tests.unit.test_journey import reach_consent, reach_tech_check
+from tests.support.journey import Chat, reach_consent, reach_tech_check
 
 
 def test_user_text_cannot_change_a_cards_structure() -> None:

@@ -15,8 +15,7 @@ from bot.config import Settings
 from bot.domain.consent import ConsentLog
 from bot.storage import DocumentStore
 from tests.support.files import PNG, file_server
-from tests.support.journey import Chat
-from tests.unit.test_journey import CLIENT, reach_consent
+from tests.support.journey import CLIENT, Chat, reach_consent
 
 EXECUTABLE = b"MZ\x90\x00" + b"\x00" * 200
 

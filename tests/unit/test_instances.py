@@ -12,8 +12,7 @@ from bot.domain.consent import ConsentLog
 from bot.domain.handoffs import Handoffs
 from bot.hosting.turn_locks import KeyedLocks, LockTimeoutError
 from bot.storage import DocumentStore
-from tests.support.journey import Chat
-from tests.unit.test_journey import CLIENT, reach_tech_check
+from tests.support.journey import CLIENT, Chat, reach_tech_check
 
 
 @pytest.fixture

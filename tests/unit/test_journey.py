@@ -8,25 +8,7 @@ from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.profiles import Profiles
 from bot.storage import DocumentStore
-from tests.support.journey import Chat
-
-CLIENT = "aad-client-1"
-
-
-async def reach_tech_check(chat: Chat) -> None:
-    await chat.install()
-    await chat.click("Bewerbungsunterlagen")
-    await chat.click("Per Video")
-    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
-
-
-async def reach_consent(chat: Chat) -> None:
-    await reach_tech_check(chat)
-    for answer in ("Laptop oder PC", "Ja, die Teams-App", "Ja, beides", "Ja"):
-        await chat.click(answer)
-    await chat.click("WLAN zu Hause oder Flatrate")
-    assert chat.said("Ihre Technik ist bereit.")
-    assert chat.said("Ihre Einwilligung zum Videogespräch")
+from tests.support.journey import CLIENT, Chat, reach_consent, reach_tech_check
 
 
 async def handoffs(store: DocumentStore) -> list:

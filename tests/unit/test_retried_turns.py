@@ -22,9 +22,8 @@ from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.hosting.state_storage import STATE_KIND
 from bot.storage import DocumentStore, open_document_store
 from bot.storage.documents import ConflictError, Document, JsonObject
-from tests.support.journey import Chat, settings_for_tests
+from tests.support.journey import CLIENT, Chat, settings_for_tests
 from tests.support.stores import DelegatingStore
-from tests.unit.test_journey import CLIENT
 
 Step = tuple[str, Any]  # ("install" | "click" | "say", argument)
 

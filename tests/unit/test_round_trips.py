@@ -8,9 +8,8 @@ from collections import Counter
 import pytest
 
 from bot.storage import DocumentStore
-from tests.support.journey import Chat
+from tests.support.journey import Chat, reach_tech_check
 from tests.support.stores import CountingStore
-from tests.unit.test_journey import reach_tech_check
 
 
 @pytest.fixture

@@ -1,0 +1,27 @@
+"""The client journey clicked through over HTTP with a ``TeamsClient``."""
+
+from __future__ import annotations
+
+from tests.support.http_bot import TeamsClient
+
+
+async def walk_to_handoff(client: TeamsClient, days: str = "mon,tue,wed,thu,fri") -> str:
+    """Clicks through the journey (video, consent in the card); returns the receipt number."""
+    for label in (
+        "Bewerbungsunterlagen",
+        "Per Video",
+        "Laptop oder PC",
+        "Ja, die Teams-App",
+        "Ja, beides",
+        "Ja",
+        "WLAN zu Hause oder Flatrate",
+    ):
+        await client.click(label)
+    await client.click("Einverstanden", agree="true")
+    await client.click("Weiter", days=days, parts="morning")
+    assert client.said("Geschafft!")
+    return next(
+        text.partition(": ")[2]
+        for text in client.texts()
+        if text.startswith("Beleg Einwilligung: ")
+    )
