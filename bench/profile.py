@@ -33,10 +33,10 @@ FunctionKey = tuple[str, int, str]
 
 #: Entries worth following per turn, matched on (path suffix, function name).
 WATCHED: tuple[tuple[str, str, str], ...] = (
-    ("bot/app.py", "messages", "bot: whole request (POST /api/messages)"),
+    ("bot/hosting/routes.py", "messages", "bot: whole request (POST /api/messages)"),
     ("bench/echo_bot.py", "messages", "echo bot: whole request (POST /api/messages)"),
     ("bot/hosting/request_checks.py", "read_activity", "  read + validate + deserialize activity"),
-    ("bot/app.py", "_authenticate", "  authenticate (anonymous, local mode)"),
+    ("bot/hosting/routes.py", "_authenticate", "  authenticate (anonymous, local mode)"),
     ("botbuilder/core/cloud_adapter_base.py", "process_activity", "  adapter.process_activity"),
     ("bot/hosting/activity_handler.py", "on_turn", "    VideoberatungBot.on_turn"),
     ("botbuilder/core/bot_state.py", "load", "      ConversationState.load"),
@@ -46,7 +46,7 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
     ("jsonpickle/unpickler.py", "restore", "        jsonpickle restore"),
     ("jsonpickle/pickler.py", "flatten", "        jsonpickle flatten"),
     ("botbuilder/core/activity_handler.py", "on_turn", "      ActivityHandler.on_turn"),
-    ("bot/domain/handoffs.py", "update", "        Profiles.update (progress)"),
+    ("bot/domain/profiles.py", "update", "        Profiles.update (progress)"),
     ("cards/__init__.py", "render", "        cards.render"),
     ("dialogs/question.py", "recognize_choice", "        recognize_choice (typed)"),
     ("botbuilder/core/turn_context.py", "send_activity", "        TurnContext.send_activity"),
