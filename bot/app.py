@@ -28,13 +28,13 @@ from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
 from bot.domain.profiles import Profiles
 from bot.domain.reminders import Reminders, ReminderScheduler
-from bot.domain.techcheck_links import LinkIssuer
+from bot.domain.techcheck_links import LinkIssuer, codec_for
 from bot.hosting.activity_handler import VideoberatungBot
 from bot.hosting.adapter import ChannelAdapter, create_adapter
-from bot.hosting.counsellor_notifier import TeamsNotifier
+from bot.hosting.counsellor_notifier import CounsellorNotifier
 from bot.hosting.counsellor_roles import CounsellorRoles
 from bot.hosting.proactive_messages import ProactiveSender
-from bot.hosting.reminder_sender import ReminderDelivery
+from bot.hosting.reminder_sender import ReminderSender
 from bot.hosting.request_checks import json_errors
 from bot.hosting.routes import BotEndpoint, add_bot_routes
 from bot.hosting.service_logging import quiet_malformed_requests
@@ -65,11 +65,8 @@ class Service:
 
     bot: VideoberatungBot
     reminders: Reminders
-    deliver_reminder: ReminderDelivery
+    reminder_sender: ReminderSender
     graph: GraphClient | None
-    sender: ProactiveSender
-    #: the one conversation state, for turns and for the tech-check result from the browser
-    sessions: SessionStore
     techcheck: TechcheckPage
 
 
@@ -116,6 +113,7 @@ def build_service(
 ) -> Service:
     """Every part, once. ``notifier`` replaces the Teams notifier (tests record events)."""
     state_ttl_seconds = settings.state_ttl_days * 86400
+    codec = codec_for(settings)  # signs the tech-check links the chat issues and the page reads
     handoffs = Handoffs(store)
     profiles = Profiles(store)
     directory = CounsellorDirectory(store)
@@ -127,7 +125,7 @@ def build_service(
     )
     graph = graph_client(settings)
     sender = ProactiveSender(adapter, settings.app_id)
-    notifier = notifier or TeamsNotifier(sender, directory, handoffs, policy)
+    notifier = notifier or CounsellorNotifier(sender, directory, handoffs, policy)
     meetings = meeting_provider(settings, graph)
     reminders = Reminders(store)
     sessions = SessionStore(store, adapter, KeyedLocks(), ttl_seconds=state_ttl_seconds)
@@ -150,7 +148,7 @@ def build_service(
         directory=directory,
         lifecycle=HandoffLifecycle(meetings, reminders, notifier),
         card_answers=CardAnswers(store, ttl_seconds=state_ttl_seconds),
-        links=LinkIssuer(settings, profiles),
+        links=LinkIssuer(settings, profiles, codec),
     )
     desk = CounsellorDesk(
         DeskServices(
@@ -178,11 +176,9 @@ def build_service(
     return Service(
         bot=bot,
         reminders=reminders,
-        deliver_reminder=ReminderDelivery(handoffs, directory, sender),
+        reminder_sender=ReminderSender(handoffs, directory, sender),
         graph=graph,
-        sender=sender,
-        sessions=sessions,
-        techcheck=techcheck_page(settings, profiles, UsageLog(store), delivery),
+        techcheck=techcheck_page(settings, codec, profiles, UsageLog(store), delivery),
     )
 
 
@@ -208,7 +204,7 @@ async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
     service = app[SERVICE]
     scheduler = ReminderScheduler(
         service.reminders,
-        service.deliver_reminder,
+        service.reminder_sender,
         instance_id=f"{socket.gethostname()}-{os.getpid()}",
         interval_seconds=app[SETTINGS].reminder_interval_seconds,
     )

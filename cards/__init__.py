@@ -28,6 +28,7 @@ from botbuilder.schema import Activity, Attachment
 from bot.i18n import Translator
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 _WHOLE = re.compile(r"^\$\{([^}]+)\}$")
 _PART = re.compile(r"\$\{([^}]+)\}")
 _MISSING = object()

@@ -23,12 +23,13 @@ from bot.domain.local_time import format_clock, format_local
 from bot.domain.profiles import ClientProfile
 from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
 from cards import card_message
+from cards.tech_result_cards import link_card
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.question import ask, card_submit, choice_card, normalise, recognize_choice
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
-from dialogs.tech_check import issue_link, link_card
+from dialogs.tech_check import issue_link
 
 DELETE_PENDING = "delete"
 STATE_DELETED = "videoberatung.state_deleted"

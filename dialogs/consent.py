@@ -20,7 +20,7 @@ from bot.domain.consent import ConsentAction, ConsentEvent, ConsentStatus, new_r
 from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
 from bot.domain.local_time import format_local
 from bot.i18n import Translator
-from cards import card_message
+from cards import ADAPTIVE_CARD_CONTENT_TYPE, card_message
 from dialogs.question import (
     ChoiceQuestion,
     Options,
@@ -130,7 +130,7 @@ def _uploaded(attachments: list[Attachment] | None) -> list[Attachment]:
         for attachment in attachments or []
         if attachment.content_type
         and not attachment.content_type.startswith("text/")
-        and attachment.content_type != "application/vnd.microsoft.card.adaptive"
+        and attachment.content_type != ADAPTIVE_CARD_CONTENT_TYPE
     ]
 
 

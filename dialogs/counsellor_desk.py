@@ -34,6 +34,7 @@ from bot.domain.reminders import Reminders
 from bot.domain.tech_assessment import expected_quality, megabytes
 from bot.i18n import Translator, match_locale, translator
 from bot.integrations.meetings import Meeting, MeetingError, MeetingProvider, meeting_subject
+from cards import ADAPTIVE_CARD_CONTENT_TYPE
 from cards.counsellor_cards import (
     appointment_card,
     handoff_card,
@@ -45,7 +46,6 @@ from dialogs.question import normalise
 from dialogs.session import conversation_reference
 
 log = logging.getLogger(__name__)
-CARD = "application/vnd.microsoft.card.adaptive"
 
 
 @dataclass(frozen=True)
@@ -333,7 +333,7 @@ def _card(card: dict[str, Any], notes: list[str]) -> AdaptiveCardInvokeResponse:
         card["body"].insert(
             1, {"type": "TextBlock", "text": " ".join(notes), "wrap": True, "color": "Attention"}
         )
-    return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
+    return AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD_CONTENT_TYPE, value=card)
 
 
 def _message(text: str) -> AdaptiveCardInvokeResponse:
@@ -344,7 +344,7 @@ def _message(text: str) -> AdaptiveCardInvokeResponse:
         "body": [{"type": "TextBlock", "text": text, "wrap": True}],
         "fallbackText": text,
     }
-    return AdaptiveCardInvokeResponse(status_code=200, type=CARD, value=card)
+    return AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD_CONTENT_TYPE, value=card)
 
 
 def refusal(text: str) -> AdaptiveCardInvokeResponse:

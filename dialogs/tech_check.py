@@ -8,24 +8,17 @@ needed*; with help needed the client chooses a call-back, a phone consultation, 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
-from botbuilder.schema import Activity
 
-from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess, megabytes
-from bot.domain.techcheck_links import LINK_BUDGET_BYTES, IssuedLink
-from bot.i18n import Translator
-from cards import card_message
-from cards.measured_summary import measured_estimate, measured_lines
+from bot.domain.tech_assessment import Outcome, TechAnswers, assess
+from bot.domain.techcheck_links import IssuedLink
+from cards.tech_result_cards import assessment_card
 from dialogs.question import ChoiceQuestion, ask
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, conversation_reference, session_of, texts
 from dialogs.volume_question import VolumeQuestion
-
-#: the most the measurement in the browser may cost, as told to the client
-MEASUREMENT_MB = LINK_BUDGET_BYTES // 1_000_000  # what the page may spend, at most
 
 QUESTIONS = [
     ("device", ["smartphone", "tablet", "computer"]),
@@ -99,7 +92,7 @@ class TechCheckDialog(ComponentDialog):
         if answers.get("measured"):  # measured in the browser before the questions ended
             answers["tech"]["measured"] = answers["measured"]
         link = await issue_link(self._services, step.context)
-        await step.context.send_activity(self._result_card(step, assessment, link))
+        await step.context.send_activity(assessment_card(texts(step.context), assessment, link))
         await self._services.progress(
             step.context, f"tech_{assessment.outcome}", tech=answers["tech"]
         )
@@ -114,95 +107,9 @@ class TechCheckDialog(ComponentDialog):
             await self._services.dropped_out(step.context, reason, "tech_check")
         return await step.end_dialog(choice)
 
-    @staticmethod
-    def _result_card(
-        step: WaterfallStepContext, assessment: Assessment, link: IssuedLink | None
-    ) -> Activity:
-        t = texts(step.context)
-        title = t(f"tech.result.{assessment.outcome}")
-        advice = [
-            t(key, mb30=assessment.mb_30_min, mb60=assessment.mb_60_min)
-            for key in assessment.advice
-        ]
-        estimate = t(
-            "tech.estimate",
-            mb30=assessment.mb_30_min,
-            mb60=assessment.mb_60_min,
-            audio60=megabytes("audio", 60),
-        )
-        return card_message(
-            t,
-            "tech_result",
-            {
-                "title": title,
-                "style": {"ready": "good", "ready_with_advice": "warning"}.get(
-                    assessment.outcome, "attention"
-                ),
-                "advice": [{"text": f"- {text}"} for text in advice],
-                "has_advice": bool(advice),
-                "estimate": estimate,
-                **_link_fields(t, link),
-                "fallback": "\n".join([title, *advice, estimate, *_link_fallback(t, link)]),
-            },
-        )
-
 
 async def issue_link(services: JourneyServices, context: TurnContext) -> IssuedLink | None:
     """A fresh link to the measured check for the client of this turn (``None``: not set up)."""
     return await services.links.issue(
         conversation_reference(context), client_of(context).client_id, session_of(context).locale
-    )
-
-
-def _link_fields(t: Translator, link: IssuedLink | None) -> dict[str, Any]:
-    return {
-        "has_link": link is not None,
-        "link_hint": t("techcheck.chat.hint", mb=MEASUREMENT_MB),
-        "link_label": t("techcheck.chat.button"),
-        "link_url": link.url if link else "",
-    }
-
-
-def _link_fallback(t: Translator, link: IssuedLink | None) -> list[str]:
-    return [t("techcheck.chat.hint", mb=MEASUREMENT_MB), link.url] if link else []
-
-
-def link_card(t: Translator, link: IssuedLink, minutes: int) -> Activity:
-    """The answer to the typed command: what the check does, and the button."""
-    title = t("techcheck.chat.title")
-    paragraphs = [t("techcheck.chat.what"), t("techcheck.chat.valid", minutes=minutes)]
-    return card_message(
-        t,
-        "tech_result",
-        {
-            "title": title,
-            "style": "emphasis",
-            "advice": [{"text": text} for text in paragraphs],
-            "has_advice": True,
-            "estimate": t("techcheck.chat.privacy"),
-            **_link_fields(t, link),
-            "fallback": "\n".join([title, *paragraphs, *_link_fallback(t, link)]),
-        },
-    )
-
-
-def measured_card(t: Translator, measured: dict[str, Any]) -> Activity:
-    """The chat's "Ihr Technik-Check ist fertig: …" with each check and the data estimate."""
-    outcome = measured.get("outcome", Outcome.HELP_NEEDED)
-    title = t("techcheck.chat.done", outcome=t(f"techcheck.outcome.{outcome}"))
-    lines = [f"- {line}" for line in measured_lines(t, measured)]
-    advice = [f"- {t(key)}" for key in measured.get("advice", [])]
-    estimate = measured_estimate(t, measured)
-    return card_message(
-        t,
-        "tech_result",
-        {
-            "title": title,
-            "style": {"ready": "good", "ready_with_advice": "warning"}.get(outcome, "attention"),
-            "advice": [{"text": text} for text in [*lines, *advice]],
-            "has_advice": True,
-            "estimate": estimate,
-            **_link_fields(t, None),
-            "fallback": "\n".join([title, *lines, *advice, estimate]),
-        },
     )

@@ -159,10 +159,10 @@ def codec_for(settings: Settings) -> LinkCodec:
 class LinkIssuer:
     """Issues links during a client's turn (the tech-check step, or the typed command)."""
 
-    def __init__(self, settings: Settings, profiles: Profiles) -> None:
+    def __init__(self, settings: Settings, profiles: Profiles, codec: LinkCodec) -> None:
         self._settings = settings
         self._profiles = profiles
-        self._codec = codec_for(settings)
+        self._codec = codec
 
     async def issue(
         self,

@@ -33,7 +33,7 @@ STAGE_BY_EVENT = {
 }
 
 
-class TeamsNotifier:
+class CounsellorNotifier:
     def __init__(
         self,
         sender: ProactiveSender,

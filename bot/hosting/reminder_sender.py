@@ -16,7 +16,7 @@ class ReminderNotDelivered(Exception):
     """Raised so the scheduler retries later (or gives up after its attempts)."""
 
 
-class ReminderDelivery:
+class ReminderSender:
     def __init__(
         self, handoffs: Handoffs, directory: CounsellorDirectory, sender: ProactiveSender
     ) -> None:

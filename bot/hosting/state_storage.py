@@ -20,7 +20,9 @@ from bot.storage.documents import DocumentStore
 STATE_KIND = "state"
 ETAG = "e_tag"
 #: enums of ours that state written before bot/ was split into layers holds (issue 9): read
-#: as their plain values, which is how state has been written since — it names no class of ours
+#: as their plain values, which is how state has been written since — it names no class of ours.
+#: Once BOT_STATE_TTL_DAYS have passed after that release, no such state is left and this
+#: (with ``_plain_enums``) can go.
 STORED_ENUMS = frozenset({"bot.techcheck.Outcome"})
 _jsonpickle_hash = CachedBotState.compute_hash
 

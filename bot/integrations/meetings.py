@@ -41,7 +41,7 @@ class Meeting:
     join_url: str
     start: datetime
     end: datetime
-    provider: str  # "graph" | "configured_link"
+    provider: str  # "graph" | "configured_link" | "appointment" (no online meeting)
 
     def as_record(self, timezone: tzinfo) -> dict[str, str]:
         """For ``Handoff.meeting`` (stored as JSON): id, join_url, and start/end in ISO 8601

@@ -1,14 +1,13 @@
 """The measured tech check: a page served by the bot that checks camera, microphone, speaker,
-browser and connection on the client's own device (DESIGN.md §5).
+browser and connection on the client's own device.
 
-* ``links``    signed, encrypted, short-lived links, issued in the client's chat;
-* ``usage``    the per-link data budget and the "used" mark;
-* ``results``  validating and judging what the page measured (Microsoft's figures);
-* ``summary``  the result in words, for the chat and the counsellor's card;
-* ``delivery`` storing the result and announcing it;
-* ``routes``   the page, its assets and the measurement API;
-* ``static/``  the page itself: plain HTML, CSS and JavaScript, no build step.
+* ``usage``           the per-link data budget and the "used" mark;
+* ``results``         validating and judging what the page measured (Microsoft's figures);
+* ``result_delivery`` storing the result and announcing it in the chat;
+* ``routes``          the page, its assets and the measurement API;
+* ``static/``         the page itself: plain HTML, CSS and JavaScript, no build step.
 
-Import the modules themselves (``bot.techcheck_page.routes`` …): the dialogs import ``links``,
-and ``routes`` imports the dialogs.
+The links the chat issues and the page reads are the domain's (``bot/domain/techcheck_links.py``);
+the result in words is the cards' (``cards/measured_summary.py``, ``cards/tech_result_cards.py``).
+The composition root (``bot/app.py``) builds the page's parts once.
 """

@@ -24,7 +24,7 @@ from bot.domain.message_delivery import MessageSender
 from bot.domain.profiles import ClientProfile, Profiles
 from bot.domain.techcheck_links import LinkClaims
 from bot.i18n import translator
-from dialogs.tech_check import measured_card
+from cards.tech_result_cards import measured_card
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0

@@ -38,7 +38,6 @@ from bot.domain.techcheck_links import (
     LinkCodec,
     LinkError,
     LinkProblem,
-    codec_for,
     public_base_url,
 )
 from bot.domain.techcheck_links import registered as link_registered
@@ -119,12 +118,16 @@ PAGE = web.AppKey("techcheck_page", TechcheckPage)
 
 
 def techcheck_page(
-    settings: Settings, profiles: Profiles, usage: UsageLog, delivery: ResultDelivery
+    settings: Settings,
+    codec: LinkCodec,
+    profiles: Profiles,
+    usage: UsageLog,
+    delivery: ResultDelivery,
 ) -> TechcheckPage:
     """The page's parts (built once, by the composition root ``bot/app.py``)."""
     return TechcheckPage(
         settings=settings,
-        codec=codec_for(settings),
+        codec=codec,
         profiles=profiles,
         usage=usage,
         delivery=delivery,

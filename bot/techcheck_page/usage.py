@@ -18,7 +18,6 @@ from bot.domain.techcheck_links import LINK_BUDGET_BYTES, LinkClaims, LinkError,
 from bot.storage import ConflictError, DocumentStore
 
 USAGE = "techcheck_usage"
-#: everything the measurement endpoints serve and accept for one link, down and up together
 #: the usage document outlives the link a little, so a late request still reads "used"
 RETENTION_AFTER_EXPIRY_S = 600
 

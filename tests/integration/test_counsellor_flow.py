@@ -138,7 +138,7 @@ async def test_invitation_to_meeting_to_reminder_to_withdrawal(
     now = [when - timedelta(hours=23, minutes=59)]
     reminders = Reminders(store, clock=lambda: now[0])
     scheduler = ReminderScheduler(
-        reminders, service.app[SERVICE].deliver_reminder, "test", clock=lambda: now[0]
+        reminders, service.app[SERVICE].reminder_sender, "test", clock=lambda: now[0]
     )
     assert await scheduler.run_once() == 1  # the client's, a day ahead
     assert client.said(

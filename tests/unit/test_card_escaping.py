@@ -28,9 +28,9 @@ from bot.i18n import translator
 from bot.techcheck_page.results import PostedResult, summarise
 from cards.counsellor_cards import STAGE_ORDER, handoff_card, overview_card
 from cards.markdown import literal
+from cards.tech_result_cards import measured_card
 from dialogs.handoff import _summary
 from dialogs.session import SESSION_KEY, Session
-from dialogs.tech_check import measured_card
 
 MARKDOWN = MarkdownIt("commonmark", {"linkify": True}).enable(["linkify", "strikethrough", "table"])
 

@@ -1,7 +1,7 @@
 """Conversation state written before ``bot/`` was split into layers still loads after it.
 
 The state holds jsonpickle class paths (``botbuilder.dialogs.dialog_state.DialogState``, and —
-before the split — ``bot.domain.tech_assessment.Outcome``). The documents in
+before the split — ``bot.techcheck.Outcome``). The documents in
 ``tests/support/state_before_the_layers.json`` were written by ``main`` before the move; a
 client who was mid-journey then carries on where they were.
 """

@@ -28,6 +28,7 @@ from bot.domain.techcheck_links import (
     LinkError,
     LinkIssuer,
     LinkProblem,
+    codec_for,
     link_secret,
     public_base_url,
     registered,
@@ -46,8 +47,8 @@ from bot.techcheck_page.routes import STATIC, page_texts
 from bot.techcheck_page.usage import BudgetExceededError, Direction, UsageLog
 from cards.counsellor_cards import handoff_card
 from cards.reading import card_texts
+from cards.tech_result_cards import link_card, measured_card
 from dialogs.session import conversation_reference
-from dialogs.tech_check import link_card, measured_card
 from tests.support.adaptive_cards import parse_cards
 
 CLIENT = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
@@ -176,7 +177,7 @@ async def test_issuing_registers_the_link_and_the_conversation(
         conversation=ConversationAccount(id="a:conversation-1"),
     )
     context = TurnContext(adapter, activity)
-    issuer = LinkIssuer(settings, Profiles(store))
+    issuer = LinkIssuer(settings, Profiles(store), codec_for(settings))
     links = [
         await issuer.issue(conversation_reference(context), CLIENT, "en", now=NOW + i)
         for i in range(7)
