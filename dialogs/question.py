@@ -66,8 +66,7 @@ class Question(Dialog):
         state = dialog_context.active_dialog.state
         submit = card_submit(context.activity)
         if submit is not None and submit.get("card") != state["card"]:
-            if submit.get("card") not in session_of(context).answered_cards:
-                await context.send_activity(texts(context)("common.old_card"))
+            await _tell_card_is_answered(context, submit.get("card"))
             return Dialog.end_of_turn
 
         too_long = submit is None and len(context.activity.text or "") > MAX_TYPED_ANSWER_CHARS
@@ -77,9 +76,15 @@ class Question(Dialog):
             reason = answer.reason_key if isinstance(answer, Reprompt) else "common.not_understood"
             await self._show(context, state, retry_key=reason)
             return Dialog.end_of_turn
-        session_of(context).mark_card_answered(state["card"])
+        choice_key = self.choice_key(state["options"], answer)
+        session_of(context).mark_card_answered(state["card"], choice_key)
         context.turn_state[ANSWERED_CARD_KEY] = state["card"]
         return await dialog_context.end_dialog(answer)
+
+    def choice_key(self, options: Options, answer: object) -> str:
+        """The catalog key of the label of ``answer``, for "Das haben Sie schon gewählt";
+        empty where an answer has no single label (inputs, uploads)."""
+        return ""
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
         await self._show(context, instance.state, retry_key=None)
@@ -125,6 +130,11 @@ class ChoiceQuestion(Question):
         """A choice id, or ``None``; subclasses may answer more (a number, a ``Reprompt``)."""
         return chosen(context, options, submit)
 
+    def choice_key(self, options: Options, answer: object) -> str:
+        if isinstance(answer, str) and answer in options.get("choices", []):
+            return f"{options['question']}.{answer}"
+        return ""
+
 
 def chosen(context: TurnContext, options: Options, submit: dict[str, Any] | None) -> str | None:
     """The choice a click or a typed answer names, or ``None``."""
@@ -132,6 +142,21 @@ def chosen(context: TurnContext, options: Options, submit: dict[str, Any] | None
         answer = submit.get("answer")
         return answer if isinstance(answer, str) and answer in options["choices"] else None
     return recognize_choice(context.activity.text, options["question"], options["choices"])
+
+
+async def _tell_card_is_answered(context: TurnContext, card_id: object) -> None:
+    """A click on a card that is not the open question: a second click on an answered card is
+    told what was chosen (and acts no more); a card the session never saw is refused kindly."""
+    t = texts(context)
+    session = session_of(context)
+    if not isinstance(card_id, str) or card_id not in session.answered_cards:
+        await context.send_activity(t("common.old_card"))
+        return
+    choice_key = session.answered_choice(card_id)
+    if choice_key:
+        await context.send_activity(t("common.already_chosen", choice=t(choice_key)))
+    else:
+        await context.send_activity(t("common.already_answered"))
 
 
 def choice_card(t: Translator, options: Options, card_id: str, retry_text: str = "") -> Activity:

@@ -28,6 +28,8 @@ class Session:
     answers: dict[str, Any] = field(default_factory=dict)
     seen_activities: list[str] = field(default_factory=list)
     answered_cards: list[str] = field(default_factory=list)
+    #: answered card id → catalog key of the choice made (to say it again on a second click)
+    answered_choices: dict[str, str] = field(default_factory=dict)
     pending_confirmation: str = ""
 
     @classmethod
@@ -47,8 +49,18 @@ class Session:
         self.seen_activities = [*self.seen_activities[-(_RING - 1) :], activity_id]
         return True
 
-    def mark_card_answered(self, card_id: str) -> None:
+    def mark_card_answered(self, card_id: str, choice_key: str = "") -> None:
+        """Remember the answered card (and the catalog key of the choice made, if any)."""
         self.answered_cards = [*self.answered_cards[-(_RING - 1) :], card_id]
+        if choice_key:
+            self.answered_choices = {**self.answered_choices, card_id: choice_key}
+        self.answered_choices = {
+            card: key for card, key in self.answered_choices.items() if card in self.answered_cards
+        }
+
+    def answered_choice(self, card_id: str) -> str:
+        """The catalog key of the choice made on an answered card; empty if none is known."""
+        return self.answered_choices.get(card_id, "")
 
     def reset_journey(self) -> None:
         self.answers = {}

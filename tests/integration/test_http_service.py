@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import STORE
 from bot.config import ConfigurationError, Settings
 from bot.devtools.connector_standin import LocalConnector
+from bot.i18n import translator
 from dialogs.question import ChoiceQuestion
 from tests.support.channel import APP_ID, IdentityProvider, channel_claims, channel_token
 from tests.support.http_bot import BOT_ID, RunningBot, StartBot, TeamsClient
@@ -629,8 +630,11 @@ async def test_double_click_advances_the_journey_once(client: TeamsClient) -> No
 
     assert [status for status, _ in answers] == [201, 201]
     replies = client.take_replies()
-    assert sum(text == TYPE_QUESTION for text in client.texts(replies)) == 1
-    assert len(replies) == 1  # no "this card is done" note, no second question
+    texts = client.texts(replies)
+    assert sum(text == TYPE_QUESTION for text in texts) == 1  # no second question
+    already = translator("de")("common.already_chosen", choice="Bewerbungsunterlagen")
+    assert texts.count(already) == 1  # the second click is told what was chosen
+    assert len(replies) == 2
 
     # The journey goes on normally from there.
     await client.click("Per Video")
