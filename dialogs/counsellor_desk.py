@@ -43,7 +43,7 @@ from cards.counsellor_cards import (
     phone_offer_card,
 )
 from dialogs.question import normalise
-from dialogs.session import conversation_reference
+from dialogs.session import conversation_reference, sender_object_id
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class CounsellorDesk(ActivityHandler):
         await self._register(turn_context)
         t = _texts(turn_context)
         text = normalise(turn_context.activity.text)
-        actor = _actor(turn_context)
+        actor = sender_object_id(turn_context.activity)
         if text in {normalise(v) for v in t.variants("desk.command.invite.typed")}:
             issued = await self._services.invitations.create(actor)
             await turn_context.send_activity(invitation_card(t, issued))
@@ -91,13 +91,13 @@ class CounsellorDesk(ActivityHandler):
     async def _register(self, turn_context: TurnContext) -> None:
         """Keep the conversation reference current, so cards reach the counsellor later."""
         directory = self._services.directory
-        known = await directory.get(_actor(turn_context))
+        known = await directory.get(sender_object_id(turn_context.activity))
         reference = conversation_reference(turn_context)
         if known is None or known.reference.get("conversation", {}).get("id") != (
             reference.get("conversation", {}).get("id")
         ):
             locale = match_locale(turn_context.activity.locale)
-            await directory.register(_actor(turn_context), reference, locale)
+            await directory.register(sender_object_id(turn_context.activity), reference, locale)
 
     # --- card actions ----------------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class CounsellorDesk(ActivityHandler):
         start = _start_time(data)
         if start is None or start <= datetime.now(BERLIN):
             return handoff, [t("desk.schedule.invalid")]
-        actor = _actor(turn_context)
+        actor = sender_object_id(turn_context.activity)
 
         def claim(stored: Handoff) -> bool:
             if stored.status != HandoffStatus.REQUESTED:
@@ -224,7 +224,7 @@ class CounsellorDesk(ActivityHandler):
                 text_sha256="",
                 method="paper_form",
                 receipt_id=new_receipt_id(),
-                actor=f"counsellor:{_actor(turn_context)}",
+                actor=f"counsellor:{sender_object_id(turn_context.activity)}",
                 cause=turn_context.activity.id or "",
             )
         )
@@ -299,7 +299,7 @@ class CounsellorDesk(ActivityHandler):
         if updated is not None and closed:
             await self._services.reminders.cancel_for_meeting(updated.meeting.get("id", ""))
             await self._services.directory.note_case(
-                _actor(turn_context),
+                sender_object_id(turn_context.activity),
                 CaseloadEntry(updated.client_id, updated.client_name, "closed", updated.handoff_id),
             )
         return updated or handoff, []
@@ -307,10 +307,6 @@ class CounsellorDesk(ActivityHandler):
 
 def _texts(turn_context: TurnContext) -> Translator:
     return translator(match_locale(turn_context.activity.locale))
-
-
-def _actor(turn_context: TurnContext) -> str:
-    return (turn_context.activity.from_property.aad_object_id or "").lower()
 
 
 def _start_time(data: dict[str, Any]) -> datetime | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
+from botbuilder.schema import Activity
 
 from bot.i18n import Translator, translator
 
@@ -65,6 +66,12 @@ class Session:
     def reset_journey(self) -> None:
         self.answers = {}
         self.pending_confirmation = ""
+
+
+def sender_object_id(activity: Activity) -> str:
+    """The sender's Entra object id, lower-case; empty when the channel gave none."""
+    sender = activity.from_property
+    return (sender.aad_object_id or "").lower() if sender else ""
 
 
 @dataclass

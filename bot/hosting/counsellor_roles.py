@@ -10,6 +10,7 @@ from botbuilder.schema import Activity
 
 from bot.domain.counsellors import CounsellorPolicy
 from bot.integrations.graph import GraphClient, GraphError
+from dialogs.session import sender_object_id
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +19,6 @@ def tenant_of(activity: Activity) -> str:
     conversation_tenant = activity.conversation.tenant_id if activity.conversation else None
     channel_tenant = ((activity.channel_data or {}).get("tenant") or {}).get("id")
     return conversation_tenant or channel_tenant or ""
-
-
-def sender_object_id(activity: Activity) -> str:
-    """The sender's Entra object id, lower-case; empty when the channel gave none."""
-    sender = activity.from_property
-    return (sender.aad_object_id or "").lower() if sender else ""
 
 
 class CounsellorRoles:
