@@ -32,6 +32,9 @@ from dialogs.session import client_of, session_of, texts
 from dialogs.tech_check import issue_link
 
 DELETE_PENDING = "delete"
+RESTART_PENDING = "restart"
+#: what a yes/no confirmation is about → the catalog prefix of its texts
+CONFIRMATIONS = {DELETE_PENDING: "delete", RESTART_PENDING: "restart"}
 STATE_DELETED = "videoberatung.state_deleted"
 
 
@@ -88,16 +91,17 @@ class GlobalCommands:
         """Handle a command or a pending confirmation; ``True`` if the turn is done."""
         context = dialog_context.context
         session = session_of(context)
-        if session.pending_confirmation == DELETE_PENDING:
+        pending = session.pending_confirmation
+        if pending in CONFIRMATIONS:
             session.pending_confirmation = ""
             submit = card_submit(context.activity) or {}
             answer = submit.get("answer") or recognize_choice(
-                context.activity.text, "delete.confirm", ["yes", "no"]
+                context.activity.text, f"{CONFIRMATIONS[pending]}.confirm", ["yes", "no"]
             )
             if answer == "yes":
-                await self._delete(dialog_context)
+                await (self._delete if pending == DELETE_PENDING else self._restart)(dialog_context)
                 return True
-            await context.send_activity(texts(context)("delete.cancelled"))
+            await context.send_activity(texts(context)(f"{CONFIRMATIONS[pending]}.cancelled"))
             await dialog_context.reprompt_dialog()
             return True
 
@@ -110,7 +114,7 @@ class GlobalCommands:
         command, argument = recognised
         handler = {
             Command.HELP: self._help,
-            Command.RESTART: self._restart,
+            Command.RESTART: self._ask_restart,
             Command.LANGUAGE: self._language,
             Command.WITHDRAW: self._withdraw,
             Command.DELETE: self._ask_delete,
@@ -313,11 +317,17 @@ class GlobalCommands:
             return t("withdraw.rejected")
         return t("withdraw.nothing")
 
+    async def _ask_restart(self, dialog_context: DialogContext) -> None:
+        """Asks first when there is something to lose: a step under way, or a request made."""
+        if dialog_context.active_dialog is None and not session_of(
+            dialog_context.context
+        ).answers.get("done"):
+            await self._restart(dialog_context)
+            return
+        await _ask_to_confirm(dialog_context, RESTART_PENDING)
+
     async def _ask_delete(self, dialog_context: DialogContext) -> None:
-        context = dialog_context.context
-        session_of(context).pending_confirmation = DELETE_PENDING
-        confirm = ask("delete.confirm", ["yes", "no"], intro=["delete.what"])
-        await context.send_activity(choice_card(texts(context), confirm, DELETE_PENDING))
+        await _ask_to_confirm(dialog_context, DELETE_PENDING)
 
     async def _delete(self, dialog_context: DialogContext) -> None:
         """Erase state, profile, handoffs and uploaded forms; keep only consent events."""
@@ -344,3 +354,12 @@ class GlobalCommands:
         context.turn_state[STATE_DELETED] = True
         await context.send_activity(t("delete.done"))
         await context.send_activity(t("delete.kept") if kept else t("delete.nothing_kept"))
+
+
+async def _ask_to_confirm(dialog_context: DialogContext, pending: str) -> None:
+    """A yes/no card before a step that cannot be undone; the next message answers it."""
+    context = dialog_context.context
+    session_of(context).pending_confirmation = pending
+    prefix = CONFIRMATIONS[pending]
+    confirm = ask(f"{prefix}.confirm", ["yes", "no"], intro=[f"{prefix}.what"])
+    await context.send_activity(choice_card(texts(context), confirm, pending))

@@ -151,8 +151,14 @@ async def receive_form(
             )
         stored = await services.forms.save(client_of(context).client_id, data)
     except UploadError as error:
-        return Reprompt(f"consent.upload.problem.{error.problem}")
+        limit: dict[str, object] = {"mb": upload_limit_mb(services)}
+        return Reprompt(f"consent.upload.problem.{error.problem}", limit)
     return {"ref": stored.ref, "sha256": stored.sha256, "content_type": stored.content_type}
+
+
+def upload_limit_mb(services: JourneyServices) -> int:
+    """The size limit of an uploaded form, in MB, as the client is told it."""
+    return services.forms.max_bytes // (1024 * 1024)
 
 
 async def _bot_token(context: TurnContext) -> str | None:
@@ -182,7 +188,7 @@ class ConsentDialog(ComponentDialog):
     async def _after_answer(self, step: WaterfallStepContext):
         answer = await self._services.first_answer(step.context, step.result)
         if answer == "upload":
-            mb = self._services.forms.max_bytes // (1024 * 1024)
+            mb = upload_limit_mb(self._services)
             return await step.begin_dialog(
                 "consent.upload_ask",
                 ask("consent.upload", ["back", "decline"], intro=["consent.upload.how"], mb=mb),

@@ -83,10 +83,12 @@ class WindowsQuestion(Question):
     async def recognize(
         self, context: TurnContext, options: Options, submit: dict[str, Any] | None
     ) -> list[str] | None:
+        """The chosen windows; ``[]`` for a card sent with nothing ticked (the caller asks
+        whether any time suits: nothing is assumed)."""
         if submit is not None:
             days = _split(submit.get("days"))
             parts = _split(submit.get("parts"))
-            return windows(days, parts)
+            return windows(days, parts) if days or parts else []
         return parse_windows(context.activity.text or "")
 
 

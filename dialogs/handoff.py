@@ -9,10 +9,11 @@ from botbuilder.schema import Activity
 
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoff
-from bot.domain.time_windows import format_windows
+from bot.domain.time_windows import format_windows, windows
 from cards import card_message
 from cards.markdown import literal
 from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
+from dialogs.question import ChoiceQuestion, ask
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, conversation_reference, effect_key, session_of, texts
 
@@ -27,6 +28,8 @@ class HandoffDialog(ComponentDialog):
         super().__init__(HandoffDialog.__name__)
         self._services = services
         self.add_dialog(PhoneQuestion("handoff.phone"))
+        self.add_dialog(PreferredTimesDialog())
+        # a conversation saved while the times card was a question of its own waits on this id
         self.add_dialog(WindowsQuestion("handoff.windows"))
         self.add_dialog(
             WaterfallDialog("handoff.steps", [self._ask_phone, self._ask_windows, self._record])
@@ -46,7 +49,7 @@ class HandoffDialog(ComponentDialog):
     async def _ask_windows(self, step: WaterfallStepContext):
         step.values["phone"] = step.result or ""
         question = f"windows.question.{step.values['purpose']}"
-        return await step.begin_dialog("handoff.windows", {"question": question})
+        return await step.begin_dialog(PreferredTimesDialog.__name__, {"question": question})
 
     async def _record(self, step: WaterfallStepContext):
         context = step.context
@@ -63,7 +66,7 @@ class HandoffDialog(ComponentDialog):
             purpose=purpose,
             consultation_type=answers.get("type", "video"),
             topic=answers.get("topic", ""),
-            windows=step.result,
+            windows=step.result or windows([], []),  # [] only from a stack saved before
             tech=answers.get("tech", {}),
             consent_status=consent.get("status", "none"),
             receipt_id=consent.get("receipt_id", ""),
@@ -83,6 +86,35 @@ class HandoffDialog(ComponentDialog):
         await self._services.progress(context, f"{purpose}_requested", windows=handoff.windows)
         await context.send_activity(_summary(context, handoff))
         return await step.end_dialog({"handoff_id": handoff.handoff_id})
+
+
+class PreferredTimesDialog(ComponentDialog):
+    """The times card; sent with nothing ticked, it asks once whether any time suits.
+
+    Options: ``{"question": catalog key}``. Ends with the chosen windows."""
+
+    def __init__(self) -> None:
+        super().__init__(PreferredTimesDialog.__name__)
+        self.add_dialog(WindowsQuestion("times.windows"))
+        self.add_dialog(ChoiceQuestion("times.any_time"))
+        self.add_dialog(
+            WaterfallDialog("times.steps", [self._ask, self._confirm_any_time, self._finish])
+        )
+        self.initial_dialog_id = "times.steps"
+
+    async def _ask(self, step: WaterfallStepContext):
+        step.values["options"] = dict(step.options or {})
+        return await step.begin_dialog("times.windows", step.values["options"])
+
+    async def _confirm_any_time(self, step: WaterfallStepContext):
+        if step.result:
+            return await step.end_dialog(step.result)
+        return await step.begin_dialog("times.any_time", ask("windows.any_time", ["yes", "no"]))
+
+    async def _finish(self, step: WaterfallStepContext):
+        if step.result == "yes":
+            return await step.end_dialog(windows([], []))
+        return await step.replace_dialog("times.steps", step.values["options"])
 
 
 def _summary(context: TurnContext, handoff: Handoff) -> Activity:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -34,9 +34,11 @@ MAX_TYPED_ANSWER_CHARS = 500
 
 @dataclass(frozen=True)
 class Reprompt:
-    """``recognize`` could not accept the answer and says why (a catalog key)."""
+    """``recognize`` could not accept the answer and says why (a catalog key and its
+    placeholders)."""
 
     reason_key: str
+    params: dict[str, object] = field(default_factory=dict)
 
 
 def card_submit(activity: Activity) -> dict[str, Any] | None:
@@ -56,7 +58,7 @@ class Question(Dialog):
         state["options"] = dict(options or {})  # type: ignore[call-overload]
         state["card"] = secrets.token_hex(6)
         state["attempts"] = 0
-        await self._show(dialog_context.context, state, retry_key=None)
+        await self._show(dialog_context.context, state, retry=None)
         return Dialog.end_of_turn
 
     async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
@@ -73,8 +75,8 @@ class Question(Dialog):
         answer = None if too_long else await self.recognize(context, state["options"], submit)
         if answer is None or isinstance(answer, Reprompt):
             state["attempts"] += 1
-            reason = answer.reason_key if isinstance(answer, Reprompt) else "common.not_understood"
-            await self._show(context, state, retry_key=reason)
+            reason = answer if isinstance(answer, Reprompt) else Reprompt("common.not_understood")
+            await self._show(context, state, retry=reason)
             return Dialog.end_of_turn
         choice_key = self.choice_key(state["options"], answer)
         session_of(context).mark_card_answered(state["card"], choice_key)
@@ -87,13 +89,13 @@ class Question(Dialog):
         return ""
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
-        await self._show(context, instance.state, retry_key=None)
+        await self._show(context, instance.state, retry=None)
 
-    async def _show(self, context: TurnContext, state: dict[str, Any], retry_key: str | None):
+    async def _show(self, context: TurnContext, state: dict[str, Any], retry: Reprompt | None):
         t = texts(context)
         retry_text = ""
-        if retry_key:
-            retry_text = t(retry_key)
+        if retry:
+            retry_text = t(retry.reason_key, **retry.params)
             if state["attempts"] >= ESCALATE_AFTER:
                 retry_text = f"{retry_text} {t('common.escalate')}"
         await context.send_activity(self.render(t, state["options"], state["card"], retry_text))

@@ -25,7 +25,7 @@ from tests.support.network import NetworkSpy
 
 BOT_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.the-bots-own-access-token.signature"
 ARRIVED = "Danke! Ihr Formular ist angekommen."
-NOT_ARRIVED = "Die Datei ist leider nicht angekommen."
+NOT_ARRIVED = "Die Datei ist nicht angekommen."
 
 
 class TokenEndpoint:

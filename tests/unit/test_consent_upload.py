@@ -13,6 +13,7 @@ from botbuilder.schema import Attachment
 
 from bot.config import Settings
 from bot.domain.consent import ConsentLog
+from bot.i18n import translator
 from bot.storage import DocumentStore
 from tests.support.files import PNG, file_server
 from tests.support.journey import CLIENT, Chat, reach_consent
@@ -76,21 +77,44 @@ async def test_form_sent_directly_on_the_consent_card_is_accepted(
     assert chat.said("Danke! Ihr Formular ist angekommen.")
 
 
+REFUSALS = [
+    ("/form-really.exe", "wrong_type"),
+    ("/huge.png", "too_large"),
+    ("/missing.png", "unreadable"),
+]
+
+
+def refusal(problem: str) -> str:
+    """What the client is told: the problem, the accepted types and the size limit."""
+    text = translator("de")(f"consent.upload.problem.{problem}", mb=10)
+    for named in ("JPG, PNG", "PDF", "10 MB"):
+        assert named in text
+    return text
+
+
 async def test_wrong_type_and_oversized_files_are_refused_kindly(
     chat: Chat, store: DocumentStore, files: TestServer, settings
 ) -> None:
     await reach_consent(chat)
     await chat.click("Unterschriebenes Formular als Foto senden")
-    await chat.send(attachments=[picture(files, "/form-really.exe")])
-    assert chat.said("Diese Datei kann ich nicht annehmen.")
-    await chat.send(attachments=[picture(files, "/huge.png")])
-    assert chat.said("Die Datei ist zu groß.")
-    await chat.send(attachments=[picture(files, "/missing.png")])
-    assert chat.said("Die Datei ist leider nicht angekommen.")
+    for path, problem in REFUSALS:
+        await chat.send(attachments=[picture(files, path)])
+        assert chat.said(refusal(problem))
     assert await ConsentLog(store).events(CLIENT) == []
     assert not any(Path(settings.upload_dir).rglob("*.*"))
     await chat.click("Zurück zur Einwilligung im Chat")
     assert chat.said("Ihre Einwilligung zum Videogespräch")
+
+
+@pytest.mark.parametrize(("path", "problem"), REFUSALS)
+async def test_a_file_refused_on_the_consent_card_names_types_and_size(
+    chat: Chat, store: DocumentStore, files: TestServer, path: str, problem: str
+) -> None:
+    """Sent straight onto the consent card (no "send a photo" click first): the same answer."""
+    await reach_consent(chat)
+    await chat.send(attachments=[picture(files, path)])
+    assert chat.said(refusal(problem))
+    assert await ConsentLog(store).events(CLIENT) == []
 
 
 async def test_deleting_my_data_removes_the_uploaded_form(

@@ -149,6 +149,7 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
     assert await Dropouts(store).by_reason("prefers_phone") == 1
 
     await chat.send("Neu starten")
+    await chat.click("Ja, neu beginnen")
     await chat.click("Bewerbungsunterlagen")
     await chat.click("Per Video")
     for answer in without_camera:
@@ -247,6 +248,8 @@ async def test_restart_begins_again_without_touching_consent(
     await reach_consent(chat)
     await chat.click("Einverstanden", agree="true")
     await chat.send("neu starten")
+    assert chat.said("Möchten Sie wirklich von vorn beginnen?")
+    await chat.click("Ja, neu beginnen")
     assert chat.said("Gut, wir fangen von vorn an.")
     assert chat.said("Worum geht es in Ihrer Beratung?")
     assert len(await ConsentLog(store).events(CLIENT)) == 1
@@ -276,7 +279,7 @@ async def test_delete_my_data_erases_everything_but_the_consent_proof(
 ) -> None:
     await reach_consent(chat)
     await chat.click("Einverstanden", agree="true")
-    await chat.click("Weiter", days="", parts="")
+    await chat.click("Weiter", days="mon", parts="")
     await chat.send("Meine Daten löschen")
     assert chat.said("Möchten Sie Ihre Daten wirklich löschen?")
     await chat.send("nein")
@@ -317,6 +320,7 @@ async def test_card_answers_of_another_json_type_get_a_kind_reprompt(chat: Chat)
         await chat.send(value={**chat.button("Weiter"), "phone": odd})
         assert chat.said("Diese Nummer kann ich nicht lesen.")
     await chat.send("Neu starten")
+    await chat.click("Ja, neu beginnen")
     await chat.click("Bewerbungsunterlagen")
     await chat.click("Per Video")
     for answer in ("Smartphone (Handy)", "Ja, die Teams-App", "Ja, beides", "Ja"):
