@@ -49,6 +49,7 @@ def assessment_card(t: Translator, assessment: Assessment, link: IssuedLink | No
 
 def _link_fields(t: Translator, link: IssuedLink | None) -> dict[str, Any]:
     return {
+        "has_resume": False,
         "has_link": link is not None,
         "link_hint": t("techcheck.chat.hint", mb=MEASUREMENT_MB),
         "link_label": t("techcheck.chat.button"),
@@ -80,7 +81,9 @@ def link_card(t: Translator, link: IssuedLink, minutes: int) -> Activity:
 
 
 def measured_card(t: Translator, measured: dict[str, Any]) -> Activity:
-    """The chat's "Ihr Technik-Check ist fertig: …" with each check and the data estimate."""
+    """The chat's "Ihr Technik-Check ist fertig: …" with each check and the data estimate, and
+    a "Weiter" button that brings back the step the chat was on (the newest card in the chat
+    must carry an action: the open question is further up)."""
     outcome = measured.get("outcome", Outcome.HELP_NEEDED)
     title = t("techcheck.chat.done", outcome=t(f"techcheck.outcome.{outcome}"))
     lines = [f"- {line}" for line in measured_lines(t, measured)]
@@ -96,6 +99,8 @@ def measured_card(t: Translator, measured: dict[str, Any]) -> Activity:
             "has_advice": True,
             "estimate": estimate,
             **_link_fields(t, None),
-            "fallback": "\n".join([title, *lines, *advice, estimate]),
+            "has_resume": True,
+            "resume_label": t("common.next"),
+            "fallback": "\n".join([title, *lines, *advice, estimate, t("techcheck.chat.resume")]),
         },
     )

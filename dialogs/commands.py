@@ -46,6 +46,7 @@ class Command(StrEnum):
     WITHDRAW = "withdraw"
     DELETE = "delete"
     TECHCHECK = "techcheck"  # a link to the measured tech check in the browser
+    RESUME = "resume"  # back to the open step (a button after the measured tech check)
     ACCEPT_PHONE = "accept_phone"  # card only: the counsellor offered a phone call
     DECLINE_PHONE = "decline_phone"
 
@@ -76,6 +77,7 @@ def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
             Command.WITHDRAW,
             Command.DELETE,
             Command.TECHCHECK,
+            Command.RESUME,
         ):
             if text in {normalise(v) for v in t.variants(f"command.{command}.typed")}:
                 return command, ""
@@ -119,6 +121,7 @@ class GlobalCommands:
             Command.WITHDRAW: self._withdraw,
             Command.DELETE: self._ask_delete,
             Command.TECHCHECK: self._techcheck,
+            Command.RESUME: self._resume,
         }.get(command)
         if command == Command.SET_LANGUAGE:
             await self._set_language(dialog_context, argument)
@@ -228,6 +231,16 @@ class GlobalCommands:
             await context.send_activity(link_card(t, link, minutes))
         if dialog_context.active_dialog is not None:
             await dialog_context.reprompt_dialog()
+
+    async def _resume(self, dialog_context: DialogContext) -> None:
+        """The open question again; where none is open, where the journey stands."""
+        context = dialog_context.context
+        if dialog_context.active_dialog is not None:
+            await dialog_context.reprompt_dialog()
+        elif session_of(context).answers.get("done"):
+            await context.send_activity(texts(context)("journey.status"))
+        else:
+            await dialog_context.begin_dialog(JourneyDialog.__name__)
 
     async def _restart(self, dialog_context: DialogContext) -> None:
         await dialog_context.cancel_all_dialogs()

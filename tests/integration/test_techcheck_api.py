@@ -245,6 +245,12 @@ async def test_a_result_reaches_the_chat_the_profile_and_the_later_handoff(
     assert await announced(client, "Kamera: funktioniert (1280 × 720, 30 Bilder pro Sekunde)")
     assert await announced(client, "Verbindung: gut für Video in HD (↓ 12 Mbit/s, ↑ 4 Mbit/s")
 
+    # The announcement came in below the open consent card: its "Weiter" brings the step back.
+    announcement = client.cards()[-1]
+    assert [action.get("title") for action in card_actions(announcement)] == ["Weiter"]
+    replies = await client.click("Weiter", announcement)
+    assert client.said("Ihre Einwilligung zum Videogespräch", replies)
+
     profile = await Profiles(bot.app[STORE]).get(client.aad_object_id)
     assert profile is not None
     measured = profile.measured

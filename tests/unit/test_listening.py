@@ -88,3 +88,17 @@ async def test_times_ticked_on_the_card_are_taken_without_a_question(
     assert not chat.said(t("windows.any_time"))
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.windows == ["tue-morning", "tue-afternoon"]
+
+
+async def test_weiter_brings_back_the_open_step_or_says_where_the_journey_stands(
+    chat: Chat,
+) -> None:
+    await reach_consent(chat)
+    await chat.send(value={"command": "resume"})  # the button under the measured result
+    assert chat.said(t("consent.title"))
+    await chat.send("weiter")
+    assert chat.said(t("consent.title"))
+    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("common.next"), days="mon", parts="")
+    await chat.send(value={"command": "resume"})
+    assert chat.said(t("journey.status"))
