@@ -130,7 +130,7 @@ def tech_summary(t: Translator, tech: dict[str, Any]) -> str:
 
 def _low_data(tech: dict[str, Any]) -> bool:
     advice = tech.get("advice", [])
-    return "tech.advice.volume_too_low" in advice or "tech.advice.volume_tight" in advice
+    return "tech.advice.volume_too_low" in advice or "tech.advice.volume_warning" in advice
 
 
 def meeting_time(t: Translator, meeting: dict[str, Any]) -> str:

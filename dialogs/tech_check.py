@@ -11,11 +11,13 @@ from enum import StrEnum
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import Activity
 
-from bot.domain.tech_assessment import Outcome, TechAnswers, assess
+from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess
 from bot.domain.techcheck_links import IssuedLink
-from cards.tech_result_cards import assessment_card
-from dialogs.question import ChoiceQuestion, ask
+from bot.i18n import Translator
+from cards.tech_result_cards import ResultQuestion, assessment_card
+from dialogs.question import ChoiceQuestion, Options, ask
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, conversation_reference, session_of, texts
 from dialogs.volume_question import VolumeQuestion
@@ -44,6 +46,18 @@ HELP_CHOICES = [
     AfterTechCheck.PHONE.value,
     AfterTechCheck.LATER.value,
 ]
+#: a call would take much of the mobile data left: ways to save it, or video anyway
+SAVE_DATA_CHOICES = ["wifi", "audio_only", "phone", "video"]
+
+
+class TechResultQuestion(ChoiceQuestion):
+    """The result card with the choice on it: the ways forward when help is needed, or ways to
+    save data. Options: ``ask(...)`` plus ``assessment`` (its dict) and ``link`` (a URL)."""
+
+    def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
+        question = ResultQuestion(options["question"], options["choices"], card_id, retry_text)
+        assessment = Assessment.from_dict(options["assessment"])
+        return assessment_card(t, assessment, options.get("link", ""), question)
 
 
 class TechCheckDialog(ComponentDialog):
@@ -52,10 +66,11 @@ class TechCheckDialog(ComponentDialog):
         self._services = services
         self.add_dialog(ChoiceQuestion("tech.ask"))
         self.add_dialog(VolumeQuestion("tech.volume"))
+        self.add_dialog(TechResultQuestion("tech.result"))
         steps = [self._asker(index) for index in range(len(QUESTIONS))]
         self.add_dialog(
             WaterfallDialog(
-                "tech.steps", [*steps, self._ask_volume, self._assess, self._after_help_choice]
+                "tech.steps", [*steps, self._ask_volume, self._assess, self._after_result_choice]
             )
         )
         self.initial_dialog_id = "tech.steps"
@@ -92,15 +107,29 @@ class TechCheckDialog(ComponentDialog):
         if answers.get("measured"):  # measured in the browser before the questions ended
             answers["tech"]["measured"] = answers["measured"]
         link = await issue_link(self._services, step.context)
-        await step.context.send_activity(assessment_card(texts(step.context), assessment, link))
         await self._services.progress(
             step.context, f"tech_{assessment.outcome}", tech=answers["tech"]
         )
-        if assessment.outcome != Outcome.HELP_NEEDED:
+        url = link.url if link else ""
+        if assessment.outcome == Outcome.HELP_NEEDED:
+            choice = ask("tech.help", HELP_CHOICES)
+        elif assessment.data_warning:
+            choice = ask("tech.save_data", SAVE_DATA_CHOICES)
+        else:
+            await step.context.send_activity(assessment_card(texts(step.context), assessment, url))
             return await step.end_dialog(AfterTechCheck.CONTINUE)
-        return await step.begin_dialog("tech.ask", ask("tech.help", HELP_CHOICES))
+        options = {**choice, "assessment": dict(answers["tech"]), "link": url}
+        return await step.begin_dialog("tech.result", options)
 
-    async def _after_help_choice(self, step: WaterfallStepContext):
+    async def _after_result_choice(self, step: WaterfallStepContext):
+        """Help needed: call-back, phone or later. Much data: noted (Wi-Fi, audio only) for
+        the counsellor, or phone instead."""
+        if step.result in SAVE_DATA_CHOICES:
+            if step.result == "phone":
+                await self._services.dropped_out(step.context, "prefers_phone", "tech_check")
+                return await step.end_dialog(AfterTechCheck.PHONE)
+            session_of(step.context).answers["tech"]["data_plan"] = step.result
+            return await step.end_dialog(AfterTechCheck.CONTINUE)
         choice = AfterTechCheck(step.result)
         if choice != AfterTechCheck.CALLBACK:
             reason = "prefers_phone" if choice == AfterTechCheck.PHONE else "try_later"

@@ -221,7 +221,7 @@ def test_counsellor_schedules_a_video_meeting_in_the_playground(
     assert facts["Topic"] == "Application documents", facts
     assert facts["Type"] == "By video", facts
     assert facts["Times"] == "Monday: mornings (8–12); Thursday: mornings (8–12)", facts
-    assert facts["Technology"].startswith("Your technology is ready."), facts
+    assert facts["Technology"].startswith("Your device is ready."), facts
     assert facts["Consent"] == f"given ({receipt})", facts
     # Microsoft's renderer shows Input.Date and Input.Time as a date picker and a time
     # dropdown in the browser's locale ("30. November 2026", "9:00"); what they hold is

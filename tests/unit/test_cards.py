@@ -88,7 +88,7 @@ async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
     await step(chat.click("Nein"))
     await step(chat.click("Mobile Daten (begrenzt)"))
     await step(chat.send("50 MB"))
-    await step(chat.click("Bitte rufen Sie mich an (Technik-Hilfe)"))
+    await step(chat.click("Rufen Sie mich an (Hilfe bei der Technik)"))
     await step(chat.send("1234"))
     return sent
 

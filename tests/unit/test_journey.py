@@ -35,8 +35,8 @@ async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
     ):
         await chat.click(answer)
         turns += 1
-    assert chat.said("Ihre Technik ist bereit – mit ein paar Tipps.")
-    assert chat.said("225 MB für 30 Minuten, 450 MB für 60 Minuten")
+    assert chat.said("Ihre Technik ist bereit. Wir haben ein paar Tipps.")
+    assert chat.said("etwa 225 MB in 30 Minuten und 450 MB in 60 Minuten")
     await chat.click("Einverstanden", agree="true")
     turns += 1
     assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
@@ -65,14 +65,16 @@ async def test_happy_path_typed(chat: Chat, store: DocumentStore) -> None:
     await chat.install()
     for text in ("Bewerbung", "Video", "Laptop", "ja", "ja", "ja", "mobile daten", "1,5 GB"):
         await chat.send(text)
-    assert chat.said("Ihr Datenvolumen reicht. Mit WLAN sparen Sie es trotzdem.")
+    assert chat.said("Achtung: Ein Gespräch braucht viel von Ihrem Datenvolumen.")
+    await chat.send("WLAN")
     await chat.send("ich stimme zu")
     assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
     await chat.send("Montag und Freitag nachmittags")
     assert chat.said("Geschafft!")
     [handoff] = await handoffs(store)
     assert handoff.windows == ["mon-afternoon", "fri-afternoon"]
-    assert handoff.tech["advice"] == ["tech.advice.volume_ok"]
+    assert handoff.tech["advice"] == ["tech.advice.volume_warning"]
+    assert handoff.tech["data_plan"] == "wifi"
 
 
 async def test_benefits_are_routed_to_an_in_person_appointment(
@@ -123,8 +125,8 @@ async def test_help_needed_offers_a_tech_help_call_back(chat: Chat, store: Docum
     await chat.click("Mobile Daten (begrenzt)")
     await chat.send("100 MB")
     assert chat.said("Wir helfen Ihnen gern bei der Technik.")
-    assert chat.said("- Ihr Datenvolumen reicht wahrscheinlich nicht für ein Videogespräch.")
-    await chat.click("Bitte rufen Sie mich an (Technik-Hilfe)")
+    assert chat.said("Ihr Datenvolumen reicht nicht für ein Video-Gespräch.")
+    await chat.click("Rufen Sie mich an (Hilfe bei der Technik)")
     await chat.send("+49 171 2345678")
     await chat.send("Mittwoch vormittags")
     assert chat.said("Wir rufen Sie an und helfen bei der Technik.")
@@ -144,7 +146,7 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
     await reach_tech_check(chat)
     for answer in without_camera:
         await chat.click(answer)
-    await chat.click("Lieber Beratung per Telefon")
+    await chat.click("Lieber ein Telefon-Gespräch")
     assert chat.said("Unter welcher Telefonnummer können wir Sie anrufen?")
     assert await Dropouts(store).by_reason("prefers_phone") == 1
 

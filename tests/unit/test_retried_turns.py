@@ -60,7 +60,7 @@ TECH_HELP_THEN_PHONE: list[Step] = [
     ("click", ("Nein", {})),
     ("click", ("Ja", {})),
     ("click", ("WLAN zu Hause oder Flatrate", {})),
-    ("click", ("Lieber Beratung per Telefon", {})),
+    ("click", ("Lieber ein Telefon-Gespräch", {})),
     ("say", "0221 987654"),
     ("say", "Dienstag nachmittags"),
 ]

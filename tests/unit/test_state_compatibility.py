@@ -95,6 +95,6 @@ async def test_a_whole_journey_keeps_only_plain_values_in_state(
         named = await classes_in_state(store)
         assert all(name.startswith("botbuilder.") for name in named), (answer, named)
     assert chat.said("Wie möchten Sie weitermachen?")
-    await chat.click("Bitte rufen Sie mich an (Technik-Hilfe)")
+    await chat.click("Rufen Sie mich an (Hilfe bei der Technik)")
     named = await classes_in_state(store)
     assert all(name.startswith("botbuilder.") for name in named), named

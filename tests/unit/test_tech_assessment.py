@@ -52,10 +52,10 @@ def test_a_complete_setup_on_wifi_is_ready() -> None:
         (
             {"connection": "mobile", "volume_mb": 800},
             Outcome.READY_WITH_ADVICE,
-            "tech.advice.volume_tight",
+            "tech.advice.volume_warning",
         ),
         (
-            {"connection": "mobile", "volume_mb": 2048},
+            {"connection": "mobile", "volume_mb": 5120},
             Outcome.READY_WITH_ADVICE,
             "tech.advice.volume_ok",
         ),
@@ -71,6 +71,25 @@ def test_each_answer_leads_to_its_outcome(changes: dict, outcome: Outcome, advic
 def test_unlimited_mobile_data_needs_no_volume_advice() -> None:
     result = assess(TechAnswers("smartphone", "app", "both", "yes", "mobile", UNLIMITED_MB))
     assert result.outcome == Outcome.READY
+    assert result.share_of_volume(60) is None
+
+
+def test_a_call_taking_more_than_a_third_of_the_data_left_is_a_warning() -> None:
+    phone = TechAnswers("smartphone", "app", "both", "yes", "mobile")
+    just_under = assess(TechAnswers(**{**phone.__dict__, "volume_mb": 1351}))  # 450 MB / 60 min
+    assert not just_under.data_warning
+    assert just_under.share_of_volume(60) == pytest.approx(450 / 1351)
+    just_over = assess(TechAnswers(**{**phone.__dict__, "volume_mb": 1349}))
+    assert just_over.data_warning
+    assert just_over.outcome == Outcome.READY_WITH_ADVICE
+    assert just_over.blockers == []
+
+
+def test_phones_are_estimated_at_the_mobile_rate_and_computers_in_hd() -> None:
+    phone = assess(TechAnswers("smartphone", "app", "both", "yes", "mobile", 2048))
+    tablet = assess(TechAnswers("tablet", "app", "both", "yes", "mobile", 2048))
+    laptop = assess(TechAnswers("computer", "app", "both", "yes", "mobile", 2048))
+    assert (phone.mb_60_min, tablet.mb_60_min, laptop.mb_60_min) == (450, 450, 1100)
 
 
 @pytest.mark.parametrize(

@@ -449,7 +449,7 @@ def test_the_chat_and_the_counsellor_see_the_result_in_words() -> None:
     }
     assert facts["Measured tech check"].startswith("Everything is ready. Camera: works")
     assert "60 minutes about 1100 MB" in facts["Measured tech check"]
-    assert facts["Technology"].startswith("Your technology is ready.")
+    assert facts["Technology"].startswith("Your device is ready.")
 
     trouble = measured(outcome="help_needed")
     only_measured = Handoff(**{**handoff.to_body(), "tech": {"measured": trouble}})
