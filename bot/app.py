@@ -50,6 +50,7 @@ from bot.techcheck_page.routes import TechcheckPage, add_techcheck_routes, techc
 from bot.techcheck_page.usage import UsageLog
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
+from dialogs.early_answers import EarlyAnswers
 from dialogs.journey import JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.services import JourneyServices
@@ -168,6 +169,7 @@ def build_service(
         JourneyDialog(services),
         PhoneSwitchDialog(services),
         GlobalCommands(services, sessions.state),
+        EarlyAnswers(services),
         desk,
         CounsellorRoles(policy, graph),
         default_locale=settings.default_locale,

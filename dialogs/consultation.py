@@ -1,13 +1,15 @@
 """Step 2: the topic, then the kind of consultation (video, phone, in person).
 
 Benefit matters (Leistungen, Bürgergeld) are never discussed by video: they are routed,
-kindly, to an appointment in person.
+kindly, to an appointment in person. A kind of consultation the client asked for before the
+topic ("Ich möchte ein Videogespräch") is taken: the type question is not asked.
 """
 
 from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
+from bot.domain.handoffs import BENEFITS_TOPIC
 from dialogs.question import ChoiceQuestion, ask
 from dialogs.services import JourneyServices
 from dialogs.session import session_of
@@ -34,11 +36,14 @@ class ConsultationChoiceDialog(ComponentDialog):
     async def _after_topic(self, step: WaterfallStepContext):
         topic = step.result
         session_of(step.context).answers["topic"] = topic
-        if topic == "benefits":
+        if topic == BENEFITS_TOPIC:
             return await step.begin_dialog(
                 "choice.ask",
                 ask("choice.benefits", ["in_person", "other_topic"], intro=["choice.benefits.why"]),
             )
+        wished = session_of(step.context).answers.get("type")
+        if wished in CONSULTATION_TYPES:
+            return await step.next(wished)
         return await step.begin_dialog("choice.ask", ask("choice.type", CONSULTATION_TYPES))
 
     async def _after_type_or_benefits(self, step: WaterfallStepContext):

@@ -18,11 +18,13 @@ from dialogs.tech_check import AfterTechCheck, TechCheckDialog
 from dialogs.welcome import WelcomeDialog
 
 ALTERNATIVES = "alternatives"
+CHOSEN = "chosen"  # topic and type are known (said out of turn): on to the tech check
 STEPS = "journey.steps"
 
 
 class JourneyDialog(ComponentDialog):
-    """Options: ``{"entry": "alternatives"}`` starts at the choice of phone or in person."""
+    """Options: ``{"entry": "alternatives"}`` starts at the choice of phone or in person;
+    ``{"entry": "chosen"}`` after the choice step, with the session's topic and type."""
 
     def __init__(self, services: JourneyServices) -> None:
         super().__init__(JourneyDialog.__name__)
@@ -52,11 +54,14 @@ class JourneyDialog(ComponentDialog):
         self.initial_dialog_id = STEPS
 
     async def _welcome(self, step: WaterfallStepContext):
-        if (step.options or {}).get("entry") == ALTERNATIVES:
-            return await step.next(ALTERNATIVES)
+        entry = (step.options or {}).get("entry")
+        if entry in (ALTERNATIVES, CHOSEN):
+            return await step.next(entry)
         return await step.begin_dialog(WelcomeDialog.__name__)
 
     async def _choose(self, step: WaterfallStepContext):
+        if step.result == CHOSEN:
+            return await step.next(session_of(step.context).answers["type"])
         if step.result == ALTERNATIVES:
             return await step.begin_dialog(
                 "journey.ask", ask("journey.alternative", ["phone", "in_person", "none"])

@@ -185,8 +185,12 @@ def choice_card(t: Translator, options: Options, card_id: str, retry_text: str =
     )
 
 
-def recognize_choice(text: str | None, question_key: str, choices: list[str]) -> str | None:
-    """Typed answer → choice id, in any supported language (labels, synonyms, "1", "2" …)."""
+def recognize_choice(
+    text: str | None, question_key: str, choices: list[str], *, exact: bool = False
+) -> str | None:
+    """Typed answer → choice id, in any supported language (labels, synonyms, "1", "2" …);
+    ``exact``: only when the whole text is a label or synonym ("Telefon", not "lieber
+    Telefon")."""
     utterance = normalise(text)
     if not utterance:
         return None
@@ -197,10 +201,12 @@ def recognize_choice(text: str | None, question_key: str, choices: list[str]) ->
             synonyms.append(t(f"{question_key}.{choice}"))
             if t.has(f"{question_key}.{choice}.typed"):
                 synonyms.extend(t.variants(f"{question_key}.{choice}.typed"))
-        exact = {normalise(synonym) for synonym in synonyms}
-        if utterance in exact:
+        whole = {normalise(synonym) for synonym in synonyms}
+        if utterance in whole:
             return choice
-        candidates.append(Choice(value=choice, synonyms=sorted(exact)))
+        candidates.append(Choice(value=choice, synonyms=sorted(whole)))
+    if exact:
+        return None
     found = ChoiceRecognizers.recognize_choices(
         utterance, candidates, FindChoicesOptions(allow_partial_matches=False)
     )

@@ -22,6 +22,8 @@ from bot.domain.record import Record, record_key, utc_now
 from bot.storage.documents import ConflictError, DocumentStore
 
 HANDOFF = "handoff"
+#: benefit matters (Leistungen, Bürgergeld, Miete …) are handled only in person
+BENEFITS_TOPIC = "benefits"
 
 
 class HandoffStatus(StrEnum):
@@ -72,7 +74,10 @@ class Handoffs:
 
     async def create(self, handoff: Handoff) -> tuple[Handoff, bool]:
         """The stored handoff, and ``True`` if this call created it (``False``: the same
-        answer created it before — the stored one is returned)."""
+        answer created it before — the stored one is returned). A consultation on benefits is
+        always in person: no video (or phone) handoff is ever made for it."""
+        if handoff.purpose == "consultation" and handoff.topic == BENEFITS_TOPIC:
+            handoff.consultation_type = "in_person"
         stored, created = await self._store.create_or_get(
             HANDOFF,
             record_key(handoff.client_id, handoff.handoff_id),

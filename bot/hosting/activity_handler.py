@@ -21,6 +21,7 @@ from bot.i18n import match_locale, translator
 from bot.storage import ConflictError
 from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.counsellor_desk import refusal
+from dialogs.early_answers import EarlyAnswers
 from dialogs.journey import JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.session import SESSION_KEY, Session, begin_attempt, take_after_commit, texts
@@ -36,6 +37,7 @@ class VideoberatungBot(ActivityHandler):
         journey: JourneyDialog,
         phone_switch: PhoneSwitchDialog,
         commands: GlobalCommands,
+        early_answers: EarlyAnswers,
         desk: ActivityHandler,
         roles: CounsellorRoles,
         default_locale: str = "de",
@@ -48,6 +50,7 @@ class VideoberatungBot(ActivityHandler):
         self._dialogs.add(journey)
         self._dialogs.add(phone_switch)
         self._commands = commands
+        self._early_answers = early_answers
         self._default_locale = default_locale
         self._locks = sessions.locks
 
@@ -116,6 +119,8 @@ class VideoberatungBot(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         dialog_context = await self._dialogs.create_context(turn_context)
         if await self._commands.handle(dialog_context):
+            return
+        if await self._early_answers.handle(dialog_context):
             return
         if dialog_context.active_dialog is not None:
             await dialog_context.continue_dialog()

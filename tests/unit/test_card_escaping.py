@@ -291,6 +291,7 @@ SHOWS_CLIENT_DATA: dict[str, Callable[[], Iterator[tuple[dict[str, Any], list[st
 }
 #: templates that never show client-supplied data
 NO_CLIENT_DATA = {
+    "benefits_offer": "catalog texts and a server-made card id (inside Action.Submit data only)",
     "appointment": "meeting time set by the counsellor, topic as a choice id, catalog texts",
     "consent": "catalog texts and the jobcenter's settings; the retry text is a catalog key",
     "help": "catalog texts and the jobcenter's phone and address from the settings",
