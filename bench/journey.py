@@ -69,7 +69,7 @@ JOURNEY: tuple[Step, ...] = (
     Step("place", "click", "Ja", expect=(CONNECTION,)),
     Step("connection", "click", "Mobile Daten (begrenzt)", expect=(VOLUME,)),
     Step("volume_typed", "say", "1,5 GB", expect=(TECH_READY_WITH_ADVICE, CONSENT)),
-    Step("consent", "click", "Einverstanden", {"agree": "true"}, expect=(RECEIPT, WINDOWS)),
+    Step("consent", "click", "Ja, ich bin einverstanden", {}, expect=(RECEIPT, WINDOWS)),
     Step(
         "time_windows",
         "click",
@@ -93,7 +93,7 @@ ECHO: tuple[Step, ...] = tuple(
             "Ja",
             "Mobile Daten (begrenzt)",
             "1,5 GB",
-            "Einverstanden",
+            "Ja, ich bin einverstanden",
             "Weiter",
         ],
         start=1,

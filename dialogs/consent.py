@@ -3,6 +3,12 @@
 Two ways, as in the interview: confirm in the card (electronic form), or send a photo or
 scan of the signed paper form, which the counsellor verifies. Either way the client gets a
 receipt. Saying no costs nothing: phone and in person stay open.
+
+The card shows a short summary — what, voluntary, no recording, Microsoft Teams processes
+picture and sound, how to withdraw — with the full text one tap away, and agreeing is one
+explicit button. The event records the text version, the full text's SHA-256 and the SHA-256
+of the summary shown. Every version's text stays in the catalogs (``consent.<version>.*``), so
+the text an old event names can be rendered and its hash checked.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, Attachment
 
+from bot.config import Settings
 from bot.domain.consent import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
 from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
 from bot.domain.local_time import format_local
@@ -33,15 +40,14 @@ from dialogs.question import (
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, effect_key, session_of, texts
 
-CONSENT_VERSION = "2026-11"
-CONSENT_PARAGRAPHS = [
-    "consent.text.purpose",
-    "consent.text.voluntary",
-    "consent.text.no_recording",
-    "consent.text.teams",
-    "consent.text.withdrawal",
-    "consent.text.contact",
-]
+CONSENT_VERSION = "2026-12"
+#: every version's paragraphs (catalog keys ``consent.<version>.<name>``); kept for proof
+CONSENT_PARAGRAPHS = {
+    "2026-11": ["purpose", "voluntary", "no_recording", "teams", "withdrawal", "contact"],
+    "2026-12": ["purpose", "voluntary", "no_recording", "teams", "withdrawal", "contact"],
+}
+#: the summary on the card (from 2026-12 on): ``consent.<version>.summary.<name>``
+CONSENT_SUMMARY = ["what", "voluntary", "no_recording", "teams", "withdrawal"]
 ANSWERS = ["agree", "upload", "decline"]
 
 
@@ -54,12 +60,19 @@ class ConsentOutcome(StrEnum):
     NOT_NEEDED = "not_needed"  # no video: no consent to a video consultation
 
 
-def consent_text(t: Translator, services: JourneyServices) -> list[str]:
-    settings = services.settings
-    contact = settings.data_protection_contact or t("consent.text.contact_default")
+def consent_text(t: Translator, settings: Settings, version: str = CONSENT_VERSION) -> list[str]:
+    """The full consent text of ``version``, in ``t``'s language, as the client read it."""
+    prefix = f"consent.{version}"
+    contact = settings.data_protection_contact or t(f"{prefix}.contact_default")
     return [
-        t(key, contact=contact, jobcenter=settings.jobcenter_name) for key in CONSENT_PARAGRAPHS
+        t(f"{prefix}.{name}", contact=contact, jobcenter=settings.jobcenter_name)
+        for name in CONSENT_PARAGRAPHS[version]
     ]
+
+
+def consent_summary(t: Translator, version: str = CONSENT_VERSION) -> list[str]:
+    """The short summary on the card, the decision's basis with the full text one tap away."""
+    return [t(f"consent.{version}.summary.{name}") for name in CONSENT_SUMMARY]
 
 
 def text_fingerprint(paragraphs: list[str]) -> str:
@@ -74,7 +87,8 @@ class ConsentQuestion(Question):
         self._services = services
 
     def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
-        paragraphs = consent_text(t, self._services)
+        summary = consent_summary(t)
+        paragraphs = consent_text(t, self._services.settings)
         return card_message(
             t,
             "consent",
@@ -83,9 +97,10 @@ class ConsentQuestion(Question):
                 "retry": bool(retry_text),
                 "retry_text": retry_text,
                 "title": t("consent.title"),
+                "summary": [{"text": text} for text in summary],
+                "full_text_label": t("consent.full_text"),
                 "paragraphs": [{"text": text} for text in paragraphs],
                 "version_note": t("consent.version", version=CONSENT_VERSION),
-                "toggle_label": t("consent.toggle"),
                 "agree_label": t("consent.answer.agree"),
                 "upload_label": t("consent.answer.upload"),
                 "decline_label": t("consent.answer.decline"),
@@ -102,8 +117,8 @@ class ConsentQuestion(Question):
             return await receive_form(context, self._services)
         if submit is not None:
             answer = submit.get("answer")
-            if answer == "agree" and submit.get("agree") != "true":
-                return Reprompt("consent.retry_tick")
+            if answer == "agree" and submit.get("agree") not in (None, "true"):
+                return Reprompt("consent.retry_agree")  # a card from before 2026-12, unticked
             return answer if answer in ANSWERS else None
         return recognize_choice(context.activity.text, "consent.answer", ANSWERS)
 
@@ -234,7 +249,8 @@ class ConsentDialog(ComponentDialog):
             client_id=client_of(step.context).client_id,
             action=action,
             text_version=f"{CONSENT_VERSION}/{t.locale}",
-            text_sha256=text_fingerprint(consent_text(t, self._services)),
+            text_sha256=text_fingerprint(consent_text(t, self._services.settings)),
+            summary_sha256=text_fingerprint(consent_summary(t)),
             receipt_id=new_receipt_id(),
             cause=step.context.activity.id or "",
             **fields,

@@ -52,6 +52,8 @@ class ConsentEvent(Record):
     text_version: str
     text_sha256: str
     method: str = "card"  # card | paper_form
+    #: the short summary the card showed beside the full text (empty before 2026-12)
+    summary_sha256: str = ""
     receipt_id: str = ""
     form_ref: str = ""
     form_sha256: str = ""

@@ -223,9 +223,8 @@ def test_measured_check_from_the_chat_end_to_end(
     expect(announcement).to_contain_text("Verbindung: gut für Video")
 
     # The chat goes on; the handoff for the counsellor carries the measured result.
-    consent = chat.card("Ihre Einwilligung zum Videogespräch")
-    consent.get_by_role("checkbox", name="Ich habe den Text gelesen und bin einverstanden.").check()
-    consent.get_by_role("button", name="Einverstanden", exact=True).click()
+    consent = chat.card("Ihr Ja zum Video-Gespräch (Einwilligung)")
+    consent.get_by_role("button", name="Ja, ich bin einverstanden", exact=True).click()
     times = chat.card("Wann passt Ihnen ein Termin?")
     times.get_by_role("checkbox", name="Montag").check()
     times.get_by_role("checkbox", name="vormittags (8–12 Uhr)").check()

@@ -86,7 +86,7 @@ async def client_at_consent(
         await client.click(answer)
     for answer in ("Ja, beides", "Ja", "WLAN zu Hause oder Flatrate"):
         await client.click(answer)
-    assert client.said("Ihre Einwilligung zum Videogespräch", client.all_replies())
+    assert client.said("Ihr Ja zum Video-Gespräch (Einwilligung)", client.all_replies())
     return client
 
 

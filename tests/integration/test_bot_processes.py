@@ -33,7 +33,7 @@ JOURNEY: list[tuple[str, Any, str]] = [
     ("click", "Ja, die Teams-App", "Hat Ihr Gerät eine Kamera und ein Mikrofon?"),
     ("click", "Ja, beides", "Haben Sie einen ruhigen Ort"),
     ("say", "ja", "Wie sind Sie mit dem Internet verbunden?"),
-    ("click", "WLAN zu Hause oder Flatrate", "Ihre Einwilligung zum Videogespräch"),
+    ("click", "WLAN zu Hause oder Flatrate", "Ihr Ja zum Video-Gespräch (Einwilligung)"),
     ("agree", None, "Wann passt Ihnen ein Termin?"),
     ("say", "Dienstag nachmittags", "Geschafft!"),
 ]
@@ -84,7 +84,7 @@ async def take_step(client: TeamsClient, step: tuple[str, Any, str]) -> None:
     elif action == "say":
         await client.say(argument)
     else:
-        await client.click("Einverstanden", agree="true")
+        await client.click("Ja, ich bin einverstanden")
     assert client.said(expected), (step, client.texts())
 
 
@@ -132,7 +132,7 @@ async def test_the_same_delivery_to_both_instances_at_once_is_handled_once(
         [person] = clients(1, http, first, connector)
         for step in JOURNEY[:8]:
             await take_step(person, step)
-        agree = person.message(value={**person.button("Einverstanden"), "agree": "true"})
+        agree = person.message(value=person.button("Ja, ich bin einverstanden"))
         person.bot = first
         results = await asyncio.gather(person.post(agree), _post_to(second, person, agree))
         assert [status for status, _ in results] == [201, 201]
@@ -168,7 +168,7 @@ async def test_a_double_click_landing_on_both_instances_at_once_is_one_answer(
         async def walk(person: TeamsClient) -> tuple[list[str], list[str]]:
             for step in JOURNEY[:8]:
                 await take_step(person, step)
-            consent = await double_click(person, "Einverstanden", agree="true")
+            consent = await double_click(person, "Ja, ich bin einverstanden")
             windows = await double_click(person, "Weiter", days="tue", parts="afternoon")
             return consent, windows
 

@@ -689,7 +689,7 @@ def journey_request(rng: Random, fuzz: Fuzz) -> FuzzRequest:
     roll = rng.random()
     if roll < 0.45:
         label = f"{name} clicks {short(button.get('title'))}"
-        data.update(agree="true", days="mon,wed", parts="morning", phone="0221 123456")
+        data.update(days="mon,wed", parts="morning", phone="0221 123456")
     elif roll < 0.6:
         key = rng.choice(list(data) or CARD_KEYS)
         data.pop(key, None)
@@ -1254,9 +1254,9 @@ async def walk_to_handoff(client: TeamsClient) -> str:
     consent = next(
         card
         for card in reversed(client.cards())
-        if any(a.get("title") == "Einverstanden" for a in submit_actions(card))
+        if any(a.get("title") == "Ja, ich bin einverstanden" for a in submit_actions(card))
     )
-    await client.click("Einverstanden", consent, agree="true")
+    await client.click("Ja, ich bin einverstanden", consent)
     await client.click("Weiter", days="mon,wed", parts="morning")
     assert client.said("Geschafft!"), client.texts()
     return tokens[-1]
@@ -1315,9 +1315,10 @@ STOPS: dict[str, list[Step]] = {
     "device": ["Bewerbungsunterlagen", "Per Video"],
     "teams app": ["Bewerbungsunterlagen", "Per Video", "Smartphone (Handy)"],
     "volume": TO_VOLUME,
-    "consent": [*TO_VOLUME, "Weniger als 500 MB"],
-    "form upload": [*TO_VOLUME, "Weniger als 500 MB", "Unterschriebenes Formular als Foto senden"],
-    "video times": [*TO_VOLUME, "Weniger als 500 MB", ("Einverstanden", {"agree": "true"})],
+    "save data": [*TO_VOLUME, "Weniger als 500 MB"],
+    "consent": [*TO_VOLUME, "Mehr als 2 GB"],
+    "form upload": [*TO_VOLUME, "Mehr als 2 GB", "Unterschriebenes Formular senden"],
+    "video times": [*TO_VOLUME, "Mehr als 2 GB", ("Ja, ich bin einverstanden", {})],
 }
 #: sent as each of the card's inputs and submit keys in turn
 ODD_ANSWERS: list[Any] = [

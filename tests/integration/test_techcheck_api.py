@@ -45,8 +45,8 @@ def card_with_button(client: TeamsClient, title: str) -> dict[str, Any]:
 
 
 async def finish_journey(client: TeamsClient) -> None:
-    consent = card_with_button(client, "Einverstanden")
-    await client.click("Einverstanden", consent, agree="true")
+    consent = card_with_button(client, "Ja, ich bin einverstanden")
+    await client.click("Ja, ich bin einverstanden", consent)
     await client.click("Weiter", days="mon,wed", parts="morning")
     assert client.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
 
@@ -249,7 +249,7 @@ async def test_a_result_reaches_the_chat_the_profile_and_the_later_handoff(
     announcement = client.cards()[-1]
     assert [action.get("title") for action in card_actions(announcement)] == ["Weiter"]
     replies = await client.click("Weiter", announcement)
-    assert client.said("Ihre Einwilligung zum Videogespräch", replies)
+    assert client.said("Ihr Ja zum Video-Gespräch (Einwilligung)", replies)
 
     profile = await Profiles(bot.app[STORE]).get(client.aad_object_id)
     assert profile is not None

@@ -17,7 +17,7 @@ async def walk_to_handoff(client: TeamsClient, days: str = "mon,tue,wed,thu,fri"
         "WLAN zu Hause oder Flatrate",
     ):
         await client.click(label)
-    await client.click("Einverstanden", agree="true")
+    await client.click("Ja, ich bin einverstanden")
     await client.click("Weiter", days=days, parts="morning")
     assert client.said("Geschafft!")
     return next(

@@ -189,4 +189,4 @@ async def reach_consent(chat: Chat) -> None:
         await chat.click(answer)
     await chat.click("WLAN zu Hause oder Flatrate")
     assert chat.said("Ihre Technik ist bereit.")
-    assert chat.said("Ihre Einwilligung zum Videogespräch")
+    assert chat.said("Ihr Ja zum Video-Gespräch (Einwilligung)")

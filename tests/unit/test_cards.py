@@ -75,10 +75,14 @@ async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
     await step(chat.send("Sprache"))
     await step(chat.click("English"))
     await step(chat.send("Deutsch"))
-    await step(chat.click("Einverstanden"))
-    await step(chat.click("Einverstanden", agree="true"))
+    await step(chat.send("Sanktion"))  # the benefits card
+    await step(chat.click("Hier weitermachen"))
+    await step(chat.click("Ja, ich bin einverstanden"))
     await step(chat.send("kein Tag"))
-    await step(chat.send("egal"))
+    await step(chat.click("Weiter", days="", parts=""))  # asks whether any time suits
+    await step(chat.send("Neu starten"))  # asks first
+    await step(chat.send("nein"))
+    await step(chat.send("ja"))
     await step(chat.send("Meine Daten löschen"))
     await step(chat.send("ja"))
     await step(reach_tech_check(chat))
@@ -90,6 +94,19 @@ async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
     await step(chat.send("50 MB"))
     await step(chat.click("Rufen Sie mich an (Hilfe bei der Technik)"))
     await step(chat.send("1234"))
+    await step(chat.send("Neu starten"))
+    await step(chat.send("ja"))
+    for answer in (
+        "Bewerbungsunterlagen",
+        "Per Video",
+        "Smartphone (Handy)",
+        "Ja, die Teams-App",
+        "Ja, beides",
+        "Ja",
+    ):
+        await step(chat.click(answer))
+    await step(chat.click("Mobile Daten (begrenzt)"))
+    await step(chat.send("1 GB"))  # the result with ways to save data
     return sent
 
 

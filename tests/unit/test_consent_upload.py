@@ -48,7 +48,7 @@ async def test_photo_of_signed_form_is_stored_privately_and_awaits_verification(
     chat: Chat, store: DocumentStore, files: TestServer, settings
 ) -> None:
     await reach_consent(chat)
-    await chat.click("Unterschriebenes Formular als Foto senden")
+    await chat.click("Unterschriebenes Formular senden")
     assert chat.said("Bitte senden Sie jetzt das Foto oder den Scan hier im Chat.")
     assert chat.said("Erlaubt sind JPG, PNG oder PDF bis 10 MB.")
     await chat.send(attachments=[picture(files, "/form.png")])
@@ -96,14 +96,14 @@ async def test_wrong_type_and_oversized_files_are_refused_kindly(
     chat: Chat, store: DocumentStore, files: TestServer, settings
 ) -> None:
     await reach_consent(chat)
-    await chat.click("Unterschriebenes Formular als Foto senden")
+    await chat.click("Unterschriebenes Formular senden")
     for path, problem in REFUSALS:
         await chat.send(attachments=[picture(files, path)])
         assert chat.said(refusal(problem))
     assert await ConsentLog(store).events(CLIENT) == []
     assert not any(Path(settings.upload_dir).rglob("*.*"))
     await chat.click("Zurück zur Einwilligung im Chat")
-    assert chat.said("Ihre Einwilligung zum Videogespräch")
+    assert chat.said("Ihr Ja zum Video-Gespräch (Einwilligung)")
 
 
 @pytest.mark.parametrize(("path", "problem"), REFUSALS)

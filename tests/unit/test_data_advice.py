@@ -74,7 +74,7 @@ async def test_saving_data_is_noted_for_the_counsellor_or_switches_to_phone(
     await answer_tech_check(chat, "smartphone", "1 GB")
     await chat.click(t("tech.save_data.wifi"))
     assert chat.said(t("consent.title"))
-    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("consent.answer.agree"))
     await chat.click(t("common.next"), days="mon", parts="")
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.tech["data_plan"] == "wifi"

@@ -35,7 +35,7 @@ async def test_the_same_delivery_on_two_instances_is_handled_once(
 
     winner = answered[0]
     await reach_consent_from_app_question(winner)
-    agree = {**winner.button("Einverstanden"), "agree": "true"}
+    agree = winner.button("Ja, ich bin einverstanden")
     await asyncio.gather(
         first.send(value=agree, activity_id="teams-2"),
         second.send(value=agree, activity_id="teams-2"),
@@ -63,7 +63,7 @@ async def test_racing_turns_on_two_instances_lose_nothing(
     third = Chat(settings, store)
     for answer in ("ja", "ja", "ja", "wlan"):
         await third.send(answer)
-    assert third.said("Ihre Einwilligung zum Videogespräch")
+    assert third.said("Ihr Ja zum Video-Gespräch (Einwilligung)")
     await third.send("einverstanden")
     await third.send("egal")
     [handoff] = await Handoffs(store).for_client(CLIENT)

@@ -37,7 +37,7 @@ async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
         turns += 1
     assert chat.said("Ihre Technik ist bereit. Wir haben ein paar Tipps.")
     assert chat.said("etwa 225 MB in 30 Minuten und 450 MB in 60 Minuten")
-    await chat.click("Einverstanden", agree="true")
+    await chat.click("Ja, ich bin einverstanden")
     turns += 1
     assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
     await chat.click("Weiter", days="mon,wed", parts="morning")
@@ -55,7 +55,7 @@ async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
     assert chat.notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
     [event] = await ConsentLog(store).events(CLIENT)
     assert (event.action, event.receipt_id) == ("given", handoff.receipt_id)
-    assert event.text_version == "2026-11/de"
+    assert event.text_version == "2026-12/de"
     profile = await Profiles(store).get(CLIENT)
     assert profile is not None
     assert profile.stage == "consultation_requested"
@@ -161,12 +161,8 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
     assert await Dropouts(store).by_reason("try_later") == 1
 
 
-async def test_consent_needs_the_tick_and_declining_offers_alternatives(
-    chat: Chat, store: DocumentStore
-) -> None:
+async def test_declining_consent_offers_alternatives(chat: Chat, store: DocumentStore) -> None:
     await reach_consent(chat)
-    await chat.click("Einverstanden")
-    assert chat.said("Bitte setzen Sie zuerst den Haken")
     await chat.click("Nein, lieber Telefon oder vor Ort")
     assert chat.said("Wie möchten wir Sie stattdessen beraten?")
     await chat.click("Vor Ort im Jobcenter")
@@ -248,7 +244,7 @@ async def test_restart_begins_again_without_touching_consent(
     chat: Chat, store: DocumentStore
 ) -> None:
     await reach_consent(chat)
-    await chat.click("Einverstanden", agree="true")
+    await chat.click("Ja, ich bin einverstanden")
     await chat.send("neu starten")
     assert chat.said("Möchten Sie wirklich von vorn beginnen?")
     await chat.click("Ja, neu beginnen")
@@ -264,7 +260,7 @@ async def test_withdrawal_is_recorded_cancels_the_handoff_and_offers_alternative
     assert chat.said("Sie haben noch keine Einwilligung gegeben.")
 
     await reach_consent(chat)
-    await chat.click("Einverstanden", agree="true")
+    await chat.click("Ja, ich bin einverstanden")
     await chat.click("Weiter", days="thu", parts="afternoon")
     await chat.send(value={"command": "withdraw"})
     assert chat.said("Ihre Einwilligung ist widerrufen")
@@ -280,7 +276,7 @@ async def test_delete_my_data_erases_everything_but_the_consent_proof(
     chat: Chat, store: DocumentStore, settings
 ) -> None:
     await reach_consent(chat)
-    await chat.click("Einverstanden", agree="true")
+    await chat.click("Ja, ich bin einverstanden")
     await chat.click("Weiter", days="mon", parts="")
     await chat.send("Meine Daten löschen")
     assert chat.said("Möchten Sie Ihre Daten wirklich löschen?")

@@ -52,7 +52,7 @@ async def test_restart_after_the_journey_ended_without_a_request_needs_no_confir
 
 async def test_the_summary_card_offers_no_restart(chat: Chat) -> None:
     await reach_consent(chat)
-    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("consent.answer.agree"))
     await chat.click(t("common.next"), days="mon", parts="morning")
     assert chat.said(t("summary.title.consultation"))
     titles = [action["title"] for action in chat.last_card().get("actions", [])]
@@ -67,7 +67,7 @@ async def test_an_empty_times_card_asks_whether_any_time_suits(
     chat: Chat, store: DocumentStore
 ) -> None:
     await reach_consent(chat)
-    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("consent.answer.agree"))
     await chat.click(t("common.next"), days="", parts="")
     assert chat.said(t("windows.any_time"))
     assert await Handoffs(store).for_client(CLIENT) == []  # nothing assumed
@@ -85,7 +85,7 @@ async def test_times_ticked_on_the_card_are_taken_without_a_question(
     chat: Chat, store: DocumentStore
 ) -> None:
     await reach_consent(chat)
-    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("consent.answer.agree"))
     await chat.click(t("common.next"), days="tue", parts="")
     assert not chat.said(t("windows.any_time"))
     [handoff] = await Handoffs(store).for_client(CLIENT)
@@ -100,7 +100,7 @@ async def test_weiter_brings_back_the_open_step_or_says_where_the_journey_stands
     assert chat.said(t("consent.title"))
     await chat.send("weiter")
     assert chat.said(t("consent.title"))
-    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("consent.answer.agree"))
     await chat.click(t("common.next"), days="mon", parts="")
     await chat.send(value={"command": "resume"})
     assert chat.said(t("journey.status"))
@@ -128,7 +128,7 @@ async def at_consent(chat: Chat) -> None:
 
 async def at_times(chat: Chat) -> None:
     await reach_consent(chat)
-    await chat.click(t("consent.answer.agree"), agree="true")
+    await chat.click(t("consent.answer.agree"))
 
 
 STEPS = [at_welcome, at_type_question, at_tech_check, at_consent, at_times]

@@ -40,7 +40,7 @@ TO_CONSENT: list[Step] = [
 VIDEO_THEN_WITHDRAW: list[Step] = [
     *TO_CONSENT,
     ("say", "ABCD-EFGH"),  # a wrong invitation code: counted as one attempt
-    ("click", ("Einverstanden", {"agree": "true"})),
+    ("click", ("Ja, ich bin einverstanden", {})),
     ("click", ("Weiter", {"days": "mon,wed", "parts": "morning"})),
     ("say", "Einwilligung widerrufen"),
     ("say", "Einwilligung widerrufen"),  # a second time: "already withdrawn", same receipt
@@ -160,7 +160,7 @@ async def test_the_receipts_shown_are_the_ones_the_log_holds(tmp_path: Path) -> 
     await inner.open()
     chat = Chat(settings, EveryTurnLosesOnce(inner))
     await run(chat, TO_CONSENT)
-    await chat.click("Einverstanden", agree="true")
+    await chat.click("Ja, ich bin einverstanden")
     [given] = await ConsentLog(inner).events(CLIENT)
     assert chat.said(f"Belegnummer: {given.receipt_id}")
     await chat.click("Weiter", days="tue", parts="afternoon")
@@ -212,7 +212,7 @@ async def test_a_handoff_whose_turn_failed_is_still_told_when_the_message_comes_
         await real_event(handoff, event)
 
     notifier.handoff_event = flaky  # type: ignore[method-assign]
-    await run(chat, [*TO_CONSENT, ("click", ("Einverstanden", {"agree": "true"}))])
+    await run(chat, [*TO_CONSENT, ("click", ("Ja, ich bin einverstanden", {}))])
     times = {**chat.button("Weiter"), "days": "mon", "parts": "morning"}
     await chat.send(value=times, activity_id="times-1")
     assert chat.said("Entschuldigung, da ist bei uns etwas schiefgegangen.")
@@ -265,7 +265,7 @@ async def test_two_buttons_of_one_consent_card_on_two_instances_are_one_answer(
     on_a, on_b = Chat(settings, racing), Chat(settings, inner)
     await run(on_a, TO_CONSENT)
     clicks = {
-        "agree": {**on_a.button("Einverstanden"), "agree": "true"},
+        "agree": on_a.button("Ja, ich bin einverstanden"),
         "decline": on_a.button("Nein, lieber Telefon oder vor Ort"),
     }
     on_b_clicked = "decline" if on_a_clicked == "agree" else "agree"
