@@ -61,7 +61,7 @@ class Step:
 #: The whole journey as tests/integration/test_http_journey.py walks it (install + 10 turns).
 JOURNEY: tuple[Step, ...] = (
     Step("install", "install", expect=(WELCOME, TOPIC)),
-    Step("topic", "click", "Bewerbungsunterlagen", expect=(TYPE,)),
+    Step("topic", "click", "Bewerbung (Lebenslauf, Anschreiben)", expect=(TYPE,)),
     Step("consultation_type", "click", "Per Video", expect=(DEVICE,)),
     Step("device", "click", "Smartphone (Handy)", expect=(APP,)),
     Step("app", "click", "Ja, die Teams-App", expect=(CAMERA,)),
@@ -85,7 +85,7 @@ ECHO: tuple[Step, ...] = tuple(
     for number, text in enumerate(
         [
             "Hallo",
-            "Bewerbungsunterlagen",
+            "Bewerbung (Lebenslauf, Anschreiben)",
             "Per Video",
             "Smartphone (Handy)",
             "Ja, die Teams-App",

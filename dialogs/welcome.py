@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
-from bot.i18n import SUPPORTED_LOCALES
+from bot.config import Settings
+from bot.i18n import SUPPORTED_LOCALES, Translator
 from cards import card_message
 from dialogs.services import JourneyServices
 from dialogs.session import texts
@@ -21,7 +22,7 @@ class WelcomeDialog(ComponentDialog):
     async def _welcome(self, step: WaterfallStepContext):
         t = texts(step.context)
         settings = self._services.settings
-        alternatives = t("welcome.alternatives", jobcenter=settings.jobcenter_name)
+        alternatives = t("welcome.alternatives", jobcenter=jobcenter_in_text(t, settings))
         paragraphs = [
             t("welcome.purpose"),
             t("welcome.voluntary"),
@@ -49,3 +50,11 @@ class WelcomeDialog(ComponentDialog):
         )
         await self._services.progress(step.context, "welcome")
         return await step.end_dialog()
+
+
+def jobcenter_in_text(t: Translator, settings: Settings) -> str:
+    """The job centre in running text: its configured proper name ("Jobcenter Köln"), or — at
+    the default — the language's own word ("Jobcenter", "job centre")."""
+    if settings.jobcenter_name == Settings.model_fields["jobcenter_name"].default:
+        return t("common.jobcenter")
+    return settings.jobcenter_name

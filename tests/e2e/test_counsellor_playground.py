@@ -218,9 +218,11 @@ def test_counsellor_schedules_a_video_meeting_in_the_playground(
     expect(card).to_contain_text("New – please set an appointment.")
     facts = facts_of(card)
     assert facts["Request"] == "Consultation", facts
-    assert facts["Topic"] == "Application documents", facts
+    assert facts["Topic"] == "Job applications (CV, cover letter)", facts
     assert facts["Type"] == "By video", facts
-    assert facts["Times"] == "Monday: mornings (8–12); Thursday: mornings (8–12)", facts
+    assert (
+        facts["Times"] == "Monday: mornings (8 am – 12 noon); Thursday: mornings (8 am – 12 noon)"
+    ), facts
     assert facts["Technology"].startswith("Your device is ready."), facts
     assert facts["Consent"] == f"given ({receipt})", facts
     # Microsoft's renderer shows Input.Date and Input.Time as a date picker and a time

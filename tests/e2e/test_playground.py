@@ -58,7 +58,7 @@ def test_whole_journey_by_clicking_the_cards(
     expect(consent.get_by_text(FULL_TEXT)).to_be_visible()
     consent.get_by_role("button", name=AGREE, exact=True).click()
 
-    receipt = chat.card("Danke! Ihre Einwilligung ist gespeichert.")
+    receipt = chat.card("Danke! Wir haben Ihre Einwilligung gespeichert.")
     receipt_id = chat.receipt_number(receipt)
 
     times = chat.card("Wann passt Ihnen ein Termin?")
@@ -66,7 +66,9 @@ def test_whole_journey_by_clicking_the_cards(
         times.get_by_role("checkbox", name=choice).check()
     times.get_by_role("button", name="Weiter", exact=True).click()
 
-    summary = chat.card("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    summary = chat.card(
+        "Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater geschickt."
+    )
     assert receipt_id in summary.inner_text()
 
     handoffs = documents(bot_service.database, "handoff")
@@ -109,7 +111,7 @@ def test_the_consent_card_at_phone_width_is_agreed_with_one_click(
         consent.scroll_into_view_if_needed()
         consent.screenshot(path=PHONE_SCREENSHOT)
     agree.click()
-    chat.card("Danke! Ihre Einwilligung ist gespeichert.")
+    chat.card("Danke! Wir haben Ihre Einwilligung gespeichert.")
     events = documents(bot_service.database, "consent_event")
     assert [event["action"] for event in events] == ["given"], events
     assert events[0]["text_version"] == "2026-12/de"
@@ -119,17 +121,17 @@ def test_the_consent_card_at_phone_width_is_agreed_with_one_click(
 def test_typed_help_and_language_switch_at_the_tech_check(playground_chat: PlaygroundChat) -> None:
     chat = playground_chat
     walk_to_tech_check(chat)
-    device_question = chat.cards.filter(has_text="Mit welchem Gerät nehmen Sie teil?")
+    device_question = chat.cards.filter(has_text="Welches Gerät nutzen Sie für das Video-Gespräch?")
 
     chat.type("Hilfe")
     help_card = chat.card_titled("Hilfe")
     expect(help_card).to_contain_text("Das können Sie jederzeit schreiben")
     # … and the same question again, below the help card.
-    chat.expect_last_card("Mit welchem Gerät nehmen Sie teil?")
+    chat.expect_last_card("Welches Gerät nutzen Sie für das Video-Gespräch?")
     assert device_question.count() == 2
 
     chat.type("English")
-    chat.bot_says("Fine, we will continue in English.")
-    chat.expect_last_card("Which device will you use?")
-    chat.answer("Which device will you use?", "Laptop or PC")
+    chat.bot_says("All right, we will now write in English.")
+    chat.expect_last_card("Which device will you use for the video call?")
+    chat.answer("Which device will you use for the video call?", "Laptop or computer")
     chat.expect_last_card("Microsoft Teams")

@@ -192,7 +192,7 @@ def test_measured_check_from_the_chat_end_to_end(
     result_card = chat.card("Ihre Technik ist bereit.")
 
     with chat.page.context.expect_page() as opened:
-        result_card.get_by_text("Technik jetzt messen", exact=True).click()
+        result_card.get_by_text("Technik jetzt testen", exact=True).click()
     page = opened.value
     page.wait_for_load_state()
     expect(page.get_by_role("heading", name="Technik-Check", level=1)).to_be_visible()
@@ -229,7 +229,7 @@ def test_measured_check_from_the_chat_end_to_end(
     times.get_by_role("checkbox", name="Montag").check()
     times.get_by_role("checkbox", name="vormittags (8–12 Uhr)").check()
     times.get_by_role("button", name="Weiter", exact=True).click()
-    chat.card("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    chat.card("Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater geschickt.")
     (handoff,) = documents(bot_service.database, "handoff")
     measured = handoff["tech"]["measured"]
     assert measured["camera"]["status"] == "ok"
@@ -260,7 +260,7 @@ def test_page_weight_data_budget_and_accessibility_on_a_phone(bot_service: BotSe
         assert axe_violations(page) == []
 
         run_device_checks(page)
-        expect(page.locator("#estimate")).to_contain_text("MB in 30 Minuten")
+        expect(page.locator("#estimate")).to_contain_text("in 30 Minuten etwa")
         assert axe_violations(page) == []
         print(f"measurement: {traffic.measurement_bytes} bytes in {len(traffic.measurement)}")
         bodies = usage_bytes(bot_service.database)  # what the endpoints sent and accepted
@@ -288,7 +288,7 @@ def test_refused_permissions_are_explained(bot_service: BotService) -> None:
         )
         expect(page.locator("#microphone-result")).to_have_text("Das Mikrofon ist nicht erlaubt.")
         expect(page.locator("#microphone-advice")).to_contain_text(
-            "erlauben Sie das Mikrofon. Laden Sie dann die Seite neu."
+            "Erlauben Sie dort das Mikrofon. Laden Sie dann die Seite neu."
         )
         expect(page.locator("#preview")).to_be_hidden()
         assert axe_violations(page) == []
@@ -302,9 +302,9 @@ def test_missing_devices_are_explained(bot_service: BotService) -> None:
         page = context.new_page()
         page.goto(url)
         run_device_checks(page, heard=False)
-        expect(page.locator("#camera-result")).to_have_text("Keine Kamera gefunden.")
+        expect(page.locator("#camera-result")).to_have_text("Wir haben keine Kamera gefunden.")
         expect(page.locator("#camera-advice")).to_contain_text("Wir haben keine Kamera gefunden.")
-        expect(page.locator("#microphone-result")).to_have_text("Kein Mikrofon gefunden.")
+        expect(page.locator("#microphone-result")).to_have_text("Wir haben kein Mikrofon gefunden.")
         expect(page.locator("#microphone-advice")).to_contain_text("Schließen Sie ein Headset an")
         expect(page.locator("#speaker-advice")).to_contain_text("Stellen Sie den Ton lauter")
         expect(page.locator("#estimate")).to_contain_text("Ein Gespräch nur mit Ton braucht")

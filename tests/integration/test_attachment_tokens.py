@@ -82,9 +82,14 @@ async def client_at_consent(
     client = TeamsClient(http, await start_bot(auth_settings), connector)
     client.headers = channel_token(client, identity_provider.key, identity_provider.kid)
     await client.install()
-    for answer in ("Bewerbungsunterlagen", "Per Video", "Laptop oder PC", "Ja, die Teams-App"):
+    for answer in (
+        "Bewerbung (Lebenslauf, Anschreiben)",
+        "Per Video",
+        "Laptop oder Computer",
+        "Ja, die Teams-App",
+    ):
         await client.click(answer)
-    for answer in ("Ja, beides", "Ja", "WLAN zu Hause oder Flatrate"):
+    for answer in ("Ja, beides", "Ja", "WLAN oder Flatrate (unbegrenzt)"):
         await client.click(answer)
     assert client.said("Ihr Ja zum Video-Gespräch (Einwilligung)", client.all_replies())
     return client

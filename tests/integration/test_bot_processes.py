@@ -26,14 +26,18 @@ from tests.support.http_bot import TeamsClient
 
 # (action, argument, what the client must see afterwards)
 JOURNEY: list[tuple[str, Any, str]] = [
-    ("install", None, "Worum geht es in Ihrer Beratung?"),
-    ("click", "Ausbildung", "Wie möchten Sie beraten werden?"),
-    ("click", "Per Video", "Mit welchem Gerät nehmen Sie teil?"),
-    ("say", "Tablet", "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"),
+    ("install", None, "Worüber möchten Sie sprechen?"),
+    ("click", "Ausbildung", "Wie möchten Sie mit uns sprechen?"),
+    ("click", "Per Video", "Welches Gerät nutzen Sie für das Video-Gespräch?"),
+    (
+        "say",
+        "Tablet",
+        "Haben Sie die App „Microsoft Teams“ auf dem Gerät?",
+    ),
     ("click", "Ja, die Teams-App", "Hat Ihr Gerät eine Kamera und ein Mikrofon?"),
     ("click", "Ja, beides", "Haben Sie einen ruhigen Ort"),
-    ("say", "ja", "Wie sind Sie mit dem Internet verbunden?"),
-    ("click", "WLAN zu Hause oder Flatrate", "Ihr Ja zum Video-Gespräch (Einwilligung)"),
+    ("say", "ja", "Wie kommen Sie ins Internet?"),
+    ("click", "WLAN oder Flatrate (unbegrenzt)", "Ihr Ja zum Video-Gespräch (Einwilligung)"),
     ("agree", None, "Wann passt Ihnen ein Termin?"),
     ("say", "Dienstag nachmittags", "Geschafft!"),
 ]
@@ -139,7 +143,7 @@ async def test_the_same_delivery_to_both_instances_at_once_is_handled_once(
         replies = person.take_replies()
         assert (
             sum(
-                "Danke! Ihre Einwilligung ist gespeichert." in text
+                "Danke! Wir haben Ihre Einwilligung gespeichert." in text
                 for text in person.texts(replies)
             )
             == 1

@@ -31,9 +31,9 @@ from tests.support.journey import CollectingNotifier
 from tests.support.journey import settings_for_tests as make_settings
 from tests.support.texts import APOLOGY
 
-WELCOME = "Willkommen! Hier bereiten Sie Ihr Videogespräch vor."
-TOPIC = "Worum geht es in Ihrer Beratung?"
-TYPE = "Wie möchten Sie beraten werden?"
+WELCOME = "Willkommen im Jobcenter-Chat!"
+TOPIC = "Worüber möchten Sie sprechen?"
+TYPE = "Wie möchten Sie mit uns sprechen?"
 
 pytestmark = pytest.mark.node  # the local Cosmos DB server comes from node_modules
 
@@ -114,7 +114,7 @@ async def test_journey_outage_and_recovery_on_cosmos(
     await client.install()
     assert client.said(WELCOME)
     assert client.said(TOPIC)
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     assert client.said(TYPE)
     database = cosmos_settings.cosmos_database
     [state] = await stored(raw_cosmos, database, "state")
@@ -143,7 +143,7 @@ async def test_journey_outage_and_recovery_on_cosmos(
     assert client.said(WELCOME, replies)
     assert client.said(TOPIC, replies)
     assert await get_status(http, bot, "/readyz") == (200, {"status": "ready"})
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     assert client.said(TYPE)
     [state] = await stored(raw_cosmos, database, "state")
     assert state["ttl"] == cosmos_settings.state_ttl_days * 86400

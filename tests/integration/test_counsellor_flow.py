@@ -98,7 +98,7 @@ async def test_invitation_to_meeting_to_reminder_to_withdrawal(
     card = newest_card_of(counsellor)  # arrived proactively in the counsellor's chat
     assert card["body"][0]["items"][0]["text"] == "Anfrage: Erika Muster"
     facts = {fact["title"]: fact["value"] for fact in card["body"][1]["facts"]}
-    assert facts["Thema"] == "Bewerbungsunterlagen"
+    assert facts["Thema"] == "Bewerbung (Lebenslauf, Anschreiben)"
     assert facts["Einwilligung"].startswith("erteilt (VB-")
     data = next(a["data"] for a in card["actions"] if a.get("verb") == "schedule")
 
@@ -145,7 +145,7 @@ async def test_invitation_to_meeting_to_reminder_to_withdrawal(
         "Erinnerung: Morgen ist Ihr Termin", connector.activities(client.conversation_id)
     )
     await client.say("Einwilligung widerrufen")
-    assert client.said("Ihre Einwilligung ist widerrufen")
+    assert client.said("Sie haben Ihre Einwilligung widerrufen")
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.status == HandoffStatus.CANCELLED
     assert handoff.phone == ""
@@ -181,7 +181,7 @@ async def test_clients_and_other_tenants_cannot_act_as_counsellors(
     foreign["conversation"]["tenantId"] = "00000000-0000-0000-0000-0000000000ff"
     foreign["channelData"] = {"tenant": {"id": "00000000-0000-0000-0000-0000000000ff"}}
     await outsider.deliver(foreign)
-    assert outsider.said("Ihre Organisation ist nicht freigegeben.")
+    assert outsider.said("Ihre Organisation hat keinen Zugang.")
 
 
 async def test_wrong_codes_are_limited(
@@ -192,7 +192,7 @@ async def test_wrong_codes_are_limited(
     first_attempt = datetime.now(UTC)
     for _ in range(5):
         await client.say("K7RM-HX4P")
-        assert client.said("Diesen Code kenne ich leider nicht.")
+        assert client.said("Diesen Code kennen wir leider nicht.")
     await client.say("K7RM-HX4P")
     assert client.said("Sie haben zu oft einen falschen Code eingegeben.")
     # the real end of the window (an hour after the first wrong code), not "in an hour"
@@ -302,9 +302,14 @@ async def test_an_uploaded_form_is_decided_once_and_a_withdrawal_names_the_form(
     for staff in (counsellor, colleague):
         await staff.deliver(staff.activity("installationUpdate", action="add"))
     await client.install()
-    for label in ("Bewerbungsunterlagen", "Per Video", "Laptop oder PC", "Ja, die Teams-App"):
+    for label in (
+        "Bewerbung (Lebenslauf, Anschreiben)",
+        "Per Video",
+        "Laptop oder Computer",
+        "Ja, die Teams-App",
+    ):
         await client.click(label)
-    for label in ("Ja, beides", "Ja", "WLAN zu Hause oder Flatrate"):
+    for label in ("Ja, beides", "Ja", "WLAN oder Flatrate (unbegrenzt)"):
         await client.click(label)
     file_card = {
         "contentType": "application/vnd.microsoft.teams.file.download.info",
@@ -336,7 +341,7 @@ async def test_an_uploaded_form_is_decided_once_and_a_withdrawal_names_the_form(
     assert len(await ConsentLog(service.app[STORE]).events(CLIENT)) == 2
     if decision.action == "verified":
         await client.say("Einwilligung widerrufen")
-        assert client.said("Ihre Einwilligung ist widerrufen")
+        assert client.said("Sie haben Ihre Einwilligung widerrufen")
         withdrawal = (await ConsentLog(service.app[STORE]).events(CLIENT))[-1]
         uploaded = events[0]
         assert (withdrawal.method, withdrawal.text_version, withdrawal.text_sha256) == (

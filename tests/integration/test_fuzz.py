@@ -1244,11 +1244,16 @@ def batch_of(family: str, fuzz: Fuzz) -> list[FuzzRequest]:
 async def walk_to_handoff(client: TeamsClient) -> str:
     """Client 0 goes through the journey: the tech-check link, consent, the handoff."""
     await client.install()
-    for label in ("Bewerbungsunterlagen", "Per Video", "Laptop oder PC", "Ja, die Teams-App"):
+    for label in (
+        "Bewerbung (Lebenslauf, Anschreiben)",
+        "Per Video",
+        "Laptop oder Computer",
+        "Ja, die Teams-App",
+    ):
         await client.click(label)
     await client.click("Ja, beides")
     await client.click("Ja")
-    replies = await client.click("WLAN zu Hause oder Flatrate")
+    replies = await client.click("WLAN oder Flatrate (unbegrenzt)")
     tokens = techcheck_tokens(client.cards(replies))
     assert tokens, "no tech-check link on the result card"
     consent = next(
@@ -1298,7 +1303,7 @@ def _all_nodes(card: dict[str, Any]) -> list[dict[str, Any]]:
 
 Step = str | tuple[str, dict[str, str]]
 TO_VOLUME: list[Step] = [
-    "Bewerbungsunterlagen",
+    "Bewerbung (Lebenslauf, Anschreiben)",
     "Per Video",
     "Smartphone (Handy)",
     "Ja, die Teams-App",
@@ -1309,11 +1314,15 @@ TO_VOLUME: list[Step] = [
 #: where a fresh client stops on its way through the journey: the clicks that lead there
 STOPS: dict[str, list[Step]] = {
     "topic": [],
-    "consultation type": ["Bewerbungsunterlagen"],
-    "phone number": ["Bewerbungsunterlagen", "Per Telefon"],
-    "call times": ["Bewerbungsunterlagen", "Per Telefon", ("Weiter", {"phone": "0221 123456"})],
-    "device": ["Bewerbungsunterlagen", "Per Video"],
-    "teams app": ["Bewerbungsunterlagen", "Per Video", "Smartphone (Handy)"],
+    "consultation type": ["Bewerbung (Lebenslauf, Anschreiben)"],
+    "phone number": ["Bewerbung (Lebenslauf, Anschreiben)", "Per Telefon"],
+    "call times": [
+        "Bewerbung (Lebenslauf, Anschreiben)",
+        "Per Telefon",
+        ("Weiter", {"phone": "0221 123456"}),
+    ],
+    "device": ["Bewerbung (Lebenslauf, Anschreiben)", "Per Video"],
+    "teams app": ["Bewerbung (Lebenslauf, Anschreiben)", "Per Video", "Smartphone (Handy)"],
     "volume": TO_VOLUME,
     "save data": [*TO_VOLUME, "Weniger als 500 MB"],
     "consent": [*TO_VOLUME, "Mehr als 2 GB"],

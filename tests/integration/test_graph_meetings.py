@@ -102,7 +102,7 @@ def provider(graph: GraphClient) -> GraphMeetingProvider:
 
 
 def subject() -> str:
-    return meeting_subject("Bewerbungsunterlagen")
+    return meeting_subject("Bewerbung (Lebenslauf, Anschreiben)")
 
 
 # --- creating a meeting through Graph ------------------------------------------------------
@@ -135,7 +135,7 @@ async def test_create_meeting_sends_a_checked_request(
     assert request.body == {
         "startDateTime": "2025-03-04T08:30:00Z",
         "endDateTime": "2025-03-04T09:00:00Z",
-        "subject": "Videoberatung Jobcenter – Bewerbungsunterlagen",
+        "subject": "Videoberatung Jobcenter – Bewerbung (Lebenslauf, Anschreiben)",
         "lobbyBypassSettings": {"scope": "organizer", "isDialInBypassEnabled": False},
         "allowedPresenters": "organizer",
         "allowRecording": False,
@@ -270,7 +270,7 @@ async def test_persistent_503_gives_up_after_max_attempts(
     # Neither the token nor the request body end up in the message.
     for text in (str(caught.value), str(error)):
         assert standin.issued_tokens[0] not in text
-        assert "Bewerbungsunterlagen" not in text
+        assert "Bewerbung (Lebenslauf, Anschreiben)" not in text
         assert CLIENT_SECRET not in text
 
 
@@ -516,11 +516,11 @@ def test_configured_links_must_be_https() -> None:
 
 
 def test_meeting_subject_names_only_the_topic() -> None:
-    assert meeting_subject("Bewerbungsunterlagen") == (
-        "Videoberatung Jobcenter – Bewerbungsunterlagen"
+    assert meeting_subject("Bewerbung (Lebenslauf, Anschreiben)") == (
+        "Videoberatung Jobcenter – Bewerbung (Lebenslauf, Anschreiben)"
     )
-    assert meeting_subject("Leistungen (z. B. Bürgergeld)") == (
-        "Videoberatung Jobcenter – Leistungen (z. B. Bürgergeld)"
+    assert meeting_subject("Geld vom Jobcenter (zum Beispiel Bürgergeld)") == (
+        "Videoberatung Jobcenter – Geld vom Jobcenter (zum Beispiel Bürgergeld)"
     )
     assert meeting_subject("") == "Videoberatung Jobcenter"
 
@@ -581,7 +581,7 @@ async def test_retry_logs_carry_neither_token_nor_body(
     logged = caplog.text
     assert "429" in logged
     assert standin.issued_tokens[0] not in logged
-    assert "Bewerbungsunterlagen" not in logged
+    assert "Bewerbung (Lebenslauf, Anschreiben)" not in logged
     assert COUNSELLOR not in logged
 
 

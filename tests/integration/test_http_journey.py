@@ -31,7 +31,7 @@ async def test_whole_journey_over_http(
     assert client.said(t("choice.topic"))
     installed_with = message_count(client)
 
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     assert client.said(t("choice.type"))
     await client.click("Per Video")
     assert client.said(t("tech.device"))
@@ -58,8 +58,8 @@ async def test_whole_journey_over_http(
 
     await client.click("Weiter", days="mon,wed", parts="morning")
     assert client.said(t("summary.title.consultation"))
-    assert client.said("Thema: Bewerbungsunterlagen")
-    assert client.said(f"Beleg Einwilligung: {receipt_id}")
+    assert client.said("Thema: Bewerbung (Lebenslauf, Anschreiben)")
+    assert client.said(f"Belegnummer: {receipt_id}")
 
     handoffs = await Handoffs(bot.app[STORE]).for_client(client.aad_object_id)
     assert len(handoffs) == 1
@@ -94,7 +94,7 @@ async def test_restart_resumes_at_the_same_step(
     first = await start_bot(settings)
     client = TeamsClient(http, first, connector)
     await client.install()
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     await client.click("Per Video")
     await client.click("Smartphone (Handy)")
     await client.click("Ja, die Teams-App")
@@ -118,11 +118,11 @@ async def test_restart_resumes_at_the_same_step(
 async def test_welcome_in_english(client: TeamsClient) -> None:
     client.locale = "en-US"
     await client.install()
-    assert client.said("Welcome! Here you prepare your video consultation.")
-    assert client.said("What is your consultation about?")
+    assert client.said("Welcome to the job centre chat!")
+    assert client.said("What would you like to talk about?")
     assert not client.said(t("welcome.title"))
     titles = [action.get("title") for action in submit_actions(client.last_card())]
-    assert "Application documents" in titles
+    assert "Job applications (CV, cover letter)" in titles
 
-    await client.click("Application documents")
-    assert client.said("How would you like to be advised?")
+    await client.click("Job applications (CV, cover letter)")
+    assert client.said("How would you like to talk to us?")

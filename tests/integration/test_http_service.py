@@ -34,7 +34,7 @@ from tests.support.raw_http import activity_body, assert_clean_error, send_raw
 from tests.support.texts import APOLOGY, TOPIC_QUESTION, TYPE_QUESTION
 
 REPO = Path(__file__).resolve().parents[2]
-DEVICE_QUESTION = "Mit welchem Gerät nehmen Sie teil?"
+DEVICE_QUESTION = "Welches Gerät nutzen Sie für das Video-Gespräch?"
 APP_QUESTION = "Haben Sie die App „Microsoft Teams“ auf dem Gerät?"
 SECRET = "GEHEIM-1234"
 
@@ -574,7 +574,7 @@ async def test_failing_dialog_step_apologises_and_the_dialog_stays_put(
     assert_no_secret(caplog, captured.out, captured.err)
 
     # Nothing of the failed turn was saved: the topic question is still the open one.
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     assert client.said(TYPE_QUESTION)
 
 
@@ -585,7 +585,7 @@ async def test_connector_client_is_built_once_per_service_url(
     client: TeamsClient, connector_clients: list[ConnectorClient]
 ) -> None:
     await client.install()
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     await client.click("Per Video")
     await client.click("Smartphone (Handy)")
     await client.say("Hilfe")
@@ -597,7 +597,7 @@ async def test_connector_client_is_built_once_per_service_url(
 
 async def test_duplicate_delivery_is_answered_once(client: TeamsClient) -> None:
     await client.install()
-    resent = client.click_activity("Bewerbungsunterlagen")
+    resent = client.click_activity("Bewerbung (Lebenslauf, Anschreiben)")
 
     first = await client.deliver(resent)
     second = await client.deliver(dict(resent))
@@ -609,7 +609,7 @@ async def test_duplicate_delivery_is_answered_once(client: TeamsClient) -> None:
 
 async def test_concurrent_duplicate_delivery_is_answered_once(client: TeamsClient) -> None:
     await client.install()
-    resent = client.message("Bewerbungsunterlagen")
+    resent = client.message("Bewerbung (Lebenslauf, Anschreiben)")
 
     answers = await asyncio.gather(client.post(resent), client.post(dict(resent)))
 
@@ -621,8 +621,8 @@ async def test_concurrent_duplicate_delivery_is_answered_once(client: TeamsClien
 
 async def test_double_click_advances_the_journey_once(client: TeamsClient) -> None:
     await client.install()
-    first = client.click_activity("Bewerbungsunterlagen")
-    second = client.click_activity("Bewerbungsunterlagen")
+    first = client.click_activity("Bewerbung (Lebenslauf, Anschreiben)")
+    second = client.click_activity("Bewerbung (Lebenslauf, Anschreiben)")
     assert first["id"] != second["id"]
     assert first["value"] == second["value"]
 
@@ -632,7 +632,9 @@ async def test_double_click_advances_the_journey_once(client: TeamsClient) -> No
     replies = client.take_replies()
     texts = client.texts(replies)
     assert sum(text == TYPE_QUESTION for text in texts) == 1  # no second question
-    already = translator("de")("common.already_chosen", choice="Bewerbungsunterlagen")
+    already = translator("de")(
+        "common.already_chosen", choice="Bewerbung (Lebenslauf, Anschreiben)"
+    )
     assert texts.count(already) == 1  # the second click is told what was chosen
     assert len(replies) == 2
 
@@ -653,7 +655,9 @@ async def test_concurrent_conversations_get_their_own_answers_over_one_client(
     ]
 
     await asyncio.gather(*(client.install() for client in clients))
-    await asyncio.gather(*(client.click("Bewerbungsunterlagen") for client in clients))
+    await asyncio.gather(
+        *(client.click("Bewerbung (Lebenslauf, Anschreiben)") for client in clients)
+    )
 
     for client in clients:
         assert client.texts() == [TYPE_QUESTION]

@@ -48,7 +48,9 @@ async def finish_journey(client: TeamsClient) -> None:
     consent = card_with_button(client, "Ja, ich bin einverstanden")
     await client.click("Ja, ich bin einverstanden", consent)
     await client.click("Weiter", days="mon,wed", parts="morning")
-    assert client.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    assert client.said(
+        "Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater geschickt."
+    )
 
 
 async def call(
@@ -153,11 +155,11 @@ async def test_the_page_speaks_the_clients_language(
     bot = await start_bot(settings)
     client = TeamsClient(http, bot, connector, locale="en-US")
     await client.install()
-    await client.click("Application documents")
+    await client.click("Job applications (CV, cover letter)")
     await client.click("By video")
-    for answer in ("Laptop or PC", "Yes, the Teams app", "Yes, both", "Yes"):
+    for answer in ("Laptop or computer", "Yes, the Teams app", "Yes, both", "Yes"):
         await client.click(answer)
-    replies = await client.click("Wi-Fi at home or flat rate")
+    replies = await client.click("Wi-Fi or unlimited data")
     card = next(card for card in client.cards(replies) if "Test my device now" in json.dumps(card))
     token = token_of(open_url(card, "Test my device now"))
     status, _, body = await call(http, bot, "GET", f"/techcheck/{token}", None)
@@ -296,7 +298,7 @@ async def test_a_result_after_the_handoff_updates_it_and_refreshes_the_counsello
 
     replies = await client.say("Technik-Check")  # the typed command, at any time
     card = client.cards(replies)[0]
-    assert "Technik im Browser messen" in json.dumps(card, ensure_ascii=False)
+    assert "Technik im Browser testen" in json.dumps(card, ensure_ascii=False)
     token = token_of(open_url(card))
     await measure(http, bot, token)
 
@@ -326,11 +328,11 @@ async def test_the_command_works_at_any_step_and_the_step_goes_on(
     await client.install()
     replies = await client.say("tech check")
     cards = client.cards(replies)
-    assert "Technik im Browser messen" in json.dumps(cards[0], ensure_ascii=False)
-    assert "Der Link gilt 30 Minuten und nur für Sie." in client.texts(replies)
-    assert client.said("Worum geht es in Ihrer Beratung?")  # the question again, below it
+    assert "Technik im Browser testen" in json.dumps(cards[0], ensure_ascii=False)
+    assert "Der Link gilt 30 Minuten lang. Er ist nur für Sie." in client.texts(replies)
+    assert client.said("Worüber möchten Sie sprechen?")  # the question again, below it
     await client.say("Hilfe")
-    assert client.said("„Technik-Check“ – Kamera, Mikrofon und Internet im Browser messen")
+    assert client.said("„Technik-Check“ – Kamera, Mikrofon und Internet im Browser testen")
 
 
 # --- refusals --------------------------------------------------------------------------------

@@ -8,20 +8,18 @@ from tests.support.http_bot import TeamsClient
 async def walk_to_handoff(client: TeamsClient, days: str = "mon,tue,wed,thu,fri") -> str:
     """Clicks through the journey (video, consent in the card); returns the receipt number."""
     for label in (
-        "Bewerbungsunterlagen",
+        "Bewerbung (Lebenslauf, Anschreiben)",
         "Per Video",
-        "Laptop oder PC",
+        "Laptop oder Computer",
         "Ja, die Teams-App",
         "Ja, beides",
         "Ja",
-        "WLAN zu Hause oder Flatrate",
+        "WLAN oder Flatrate (unbegrenzt)",
     ):
         await client.click(label)
     await client.click("Ja, ich bin einverstanden")
     await client.click("Weiter", days=days, parts="morning")
     assert client.said("Geschafft!")
     return next(
-        text.partition(": ")[2]
-        for text in client.texts()
-        if text.startswith("Beleg Einwilligung: ")
+        text.partition(": ")[2] for text in client.texts() if text.startswith("Belegnummer: ")
     )

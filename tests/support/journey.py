@@ -178,15 +178,15 @@ CLIENT = "aad-client-1"
 
 async def reach_tech_check(chat: Chat) -> None:
     await chat.install()
-    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Bewerbung (Lebenslauf, Anschreiben)")
     await chat.click("Per Video")
-    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+    assert chat.said("Welches Gerät nutzen Sie für das Video-Gespräch?")
 
 
 async def reach_consent(chat: Chat) -> None:
     await reach_tech_check(chat)
-    for answer in ("Laptop oder PC", "Ja, die Teams-App", "Ja, beides", "Ja"):
+    for answer in ("Laptop oder Computer", "Ja, die Teams-App", "Ja, beides", "Ja"):
         await chat.click(answer)
-    await chat.click("WLAN zu Hause oder Flatrate")
+    await chat.click("WLAN oder Flatrate (unbegrenzt)")
     assert chat.said("Ihre Technik ist bereit.")
     assert chat.said("Ihr Ja zum Video-Gespräch (Einwilligung)")

@@ -60,7 +60,7 @@ class PlaygroundChat:
     def switch_to_german(self) -> None:
         """The Playground always sends locale en-US, so the bot starts in English; a client
         who prefers German clicks "Deutsch" on the welcome card."""
-        self.card("Welcome!").get_by_role("button", name="Deutsch", exact=True).click()
+        self.card("Welcome").get_by_role("button", name="Deutsch", exact=True).click()
         self.bot_says("Gut, wir schreiben jetzt auf Deutsch.")
 
     def receipt_number(self, card: Locator) -> str:
@@ -71,15 +71,18 @@ class PlaygroundChat:
 
 def walk_to_tech_check(chat: PlaygroundChat) -> None:
     chat.switch_to_german()
-    chat.answer("Worum geht es in Ihrer Beratung?", "Bewerbungsunterlagen")
-    chat.answer("Wie möchten Sie beraten werden?", "Per Video")
-    chat.card("Mit welchem Gerät nehmen Sie teil?")
+    chat.answer("Worüber möchten Sie sprechen?", "Bewerbung (Lebenslauf, Anschreiben)")
+    chat.answer("Wie möchten Sie mit uns sprechen?", "Per Video")
+    chat.card("Welches Gerät nutzen Sie für das Video-Gespräch?")
 
 
 def answer_tech_check_all_good(chat: PlaygroundChat) -> None:
     """Laptop with the Teams app, camera and microphone, a quiet place, Wi-Fi."""
-    chat.answer("Mit welchem Gerät nehmen Sie teil?", "Laptop oder PC")
-    chat.answer("Haben Sie die App „Microsoft Teams“ auf dem Gerät?", "Ja, die Teams-App")
+    chat.answer("Welches Gerät nutzen Sie für das Video-Gespräch?", "Laptop oder Computer")
+    chat.answer(
+        "Haben Sie die App „Microsoft Teams“ auf dem Gerät?",
+        "Ja, die Teams-App",
+    )
     chat.answer("Hat Ihr Gerät eine Kamera und ein Mikrofon?", "Ja, beides")
     chat.answer("Haben Sie einen ruhigen Ort", "Ja")
-    chat.answer("Wie sind Sie mit dem Internet verbunden?", "WLAN zu Hause oder Flatrate")
+    chat.answer("Wie kommen Sie ins Internet?", "WLAN oder Flatrate (unbegrenzt)")

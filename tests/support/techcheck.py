@@ -26,7 +26,7 @@ GOOD_RESULT: dict[str, Any] = {
 }
 
 
-def open_url(card: dict[str, Any], title: str = "Technik jetzt messen") -> str:
+def open_url(card: dict[str, Any], title: str = "Technik jetzt testen") -> str:
     urls = [
         action["url"]
         for action in card_actions(card)
@@ -45,11 +45,11 @@ def token_of(url: str) -> str:
 async def reach_tech_result(client: TeamsClient) -> str:
     """Through the chat's tech check; the token of the link on the result card."""
     await client.install()
-    await client.click("Bewerbungsunterlagen")
+    await client.click("Bewerbung (Lebenslauf, Anschreiben)")
     await client.click("Per Video")
-    for answer in ("Laptop oder PC", "Ja, die Teams-App", "Ja, beides", "Ja"):
+    for answer in ("Laptop oder Computer", "Ja, die Teams-App", "Ja, beides", "Ja"):
         await client.click(answer)
-    replies = await client.click("WLAN zu Hause oder Flatrate")
+    replies = await client.click("WLAN oder Flatrate (unbegrenzt)")
     result_card = next(
         card for card in client.cards(replies) if "Ihre Technik ist bereit." in json.dumps(card)
     )

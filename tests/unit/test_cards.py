@@ -87,8 +87,8 @@ async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
     await step(chat.send("ja"))
     await step(reach_tech_check(chat))
     await step(chat.click("Smartphone (Handy)"))
-    await step(chat.click("Nein, ich nutze den Browser"))
-    await step(chat.click("Nein"))
+    await step(chat.click("Nein, ich nutze einen Browser"))
+    await step(chat.click("Nein, keins von beiden"))
     await step(chat.click("Nein"))
     await step(chat.click("Mobile Daten (begrenzt)"))
     await step(chat.send("50 MB"))
@@ -97,7 +97,7 @@ async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
     await step(chat.send("Neu starten"))
     await step(chat.send("ja"))
     for answer in (
-        "Bewerbungsunterlagen",
+        "Bewerbung (Lebenslauf, Anschreiben)",
         "Per Video",
         "Smartphone (Handy)",
         "Ja, die Teams-App",

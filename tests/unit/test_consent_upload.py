@@ -53,7 +53,7 @@ async def test_photo_of_signed_form_is_stored_privately_and_awaits_verification(
     assert chat.said("Erlaubt sind JPG, PNG oder PDF bis 10 MB.")
     await chat.send(attachments=[picture(files, "/form.png")])
     assert chat.said("Danke! Ihr Formular ist angekommen.")
-    assert chat.said("Art: Unterschriebenes Formular (Foto/Scan)")
+    assert chat.said("Art: Unterschriebenes Formular (Foto oder Scan)")
     [event] = await ConsentLog(store).events(CLIENT)
     assert event.action == "form_uploaded"
     assert event.form_sha256 == hashlib.sha256(PNG).hexdigest()

@@ -19,12 +19,12 @@ async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
     chat: Chat, store: DocumentStore
 ) -> None:
     await chat.install()
-    assert chat.said("Willkommen! Hier bereiten Sie Ihr Videogespräch vor.")
-    assert chat.said("Das Videogespräch ist freiwillig.")
-    assert chat.said("Fragen zu Leistungen (zum Beispiel Bürgergeld) besprechen wir nur vor Ort")
+    assert chat.said("Willkommen im Jobcenter-Chat!")
+    assert chat.said("Das Video-Gespräch ist freiwillig, ohne Nachteile für Sie.")
+    assert chat.said("Fragen zu Geld und Bürgergeld besprechen wir nur vor Ort.")
     turns = 0
     for answer in (
-        "Bewerbungsunterlagen",
+        "Bewerbung (Lebenslauf, Anschreiben)",
         "Per Video",
         "Smartphone (Handy)",
         "Ja, die Teams-App",
@@ -39,10 +39,12 @@ async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
     assert chat.said("etwa 225 MB in 30 Minuten und 450 MB in 60 Minuten")
     await chat.click("Ja, ich bin einverstanden")
     turns += 1
-    assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
+    assert chat.said("Danke! Wir haben Ihre Einwilligung gespeichert.")
     await chat.click("Weiter", days="mon,wed", parts="morning")
     turns += 1
-    assert chat.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    assert chat.said(
+        "Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater geschickt."
+    )
     assert turns <= 12
 
     [handoff] = await handoffs(store)
@@ -68,7 +70,7 @@ async def test_happy_path_typed(chat: Chat, store: DocumentStore) -> None:
     assert chat.said("Achtung: Ein Gespräch braucht viel von Ihrem Datenvolumen.")
     await chat.send("WLAN")
     await chat.send("ich stimme zu")
-    assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
+    assert chat.said("Danke! Wir haben Ihre Einwilligung gespeichert.")
     await chat.send("Montag und Freitag nachmittags")
     assert chat.said("Geschafft!")
     [handoff] = await handoffs(store)
@@ -81,9 +83,9 @@ async def test_benefits_are_routed_to_an_in_person_appointment(
     chat: Chat, store: DocumentStore
 ) -> None:
     await chat.install()
-    await chat.click("Leistungen (z. B. Bürgergeld)")
-    assert chat.said("Fragen zu Leistungen besprechen wir nur vor Ort.")
-    await chat.click("Ja, Termin vor Ort")
+    await chat.click("Geld vom Jobcenter (zum Beispiel Bürgergeld)")
+    assert chat.said("Fragen zu Geld besprechen wir nur vor Ort.")
+    await chat.click("Ja, Termin im Jobcenter")
     assert chat.said("Wann passt Ihnen ein Termin?")
     await chat.send("egal")
     assert chat.said("Sie bekommen hier im Chat einen Termin im Jobcenter.")
@@ -97,7 +99,7 @@ async def test_benefits_can_choose_another_topic(chat: Chat) -> None:
     await chat.install()
     await chat.send("Bürgergeld")
     await chat.click("Nein, anderes Thema wählen")
-    assert chat.said("Worum geht es in Ihrer Beratung?")
+    assert chat.said("Worüber möchten Sie sprechen?")
 
 
 async def test_phone_consultation_asks_for_a_valid_number_and_skips_consent(
@@ -108,7 +110,7 @@ async def test_phone_consultation_asks_for_a_valid_number_and_skips_consent(
     await chat.click("Per Telefon")
     assert chat.said("Unter welcher Telefonnummer können wir Sie anrufen?")
     await chat.send("ruf mich an")
-    assert chat.said("Diese Nummer kann ich nicht lesen.")
+    assert chat.said("Diese Nummer können wir nicht lesen.")
     await chat.click("Weiter", phone="0171 / 234 56 78")
     await chat.click("Weiter", days="tue", parts="")
     [handoff] = await handoffs(store)
@@ -142,7 +144,13 @@ async def test_help_needed_offers_a_tech_help_call_back(chat: Chat, store: Docum
 async def test_help_needed_can_switch_to_phone_or_try_later(
     chat: Chat, store: DocumentStore
 ) -> None:
-    without_camera = ("Tablet", "Ja, die Teams-App", "Nein", "Ja", "WLAN zu Hause oder Flatrate")
+    without_camera = (
+        "Tablet",
+        "Ja, die Teams-App",
+        "Nein, keins von beiden",
+        "Ja",
+        "WLAN oder Flatrate (unbegrenzt)",
+    )
     await reach_tech_check(chat)
     for answer in without_camera:
         await chat.click(answer)
@@ -152,7 +160,7 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
 
     await chat.send("Neu starten")
     await chat.click("Ja, neu beginnen")
-    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Bewerbung (Lebenslauf, Anschreiben)")
     await chat.click("Per Video")
     for answer in without_camera:
         await chat.click(answer)
@@ -164,7 +172,7 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
 async def test_declining_consent_offers_alternatives(chat: Chat, store: DocumentStore) -> None:
     await reach_consent(chat)
     await chat.click("Nein, lieber Telefon oder vor Ort")
-    assert chat.said("Wie möchten wir Sie stattdessen beraten?")
+    assert chat.said("Wie möchten Sie stattdessen mit uns sprechen?")
     await chat.click("Vor Ort im Jobcenter")
     await chat.send("egal")
     [handoff] = await handoffs(store)
@@ -176,8 +184,8 @@ async def test_declining_consent_offers_alternatives(chat: Chat, store: Document
 async def test_confusing_replies_get_a_kind_reprompt_then_the_alternatives(chat: Chat) -> None:
     await reach_tech_check(chat)
     await chat.send("Banane")
-    assert chat.said("Das habe ich leider nicht verstanden.")
-    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+    assert chat.said("Das haben wir leider nicht verstanden.")
+    assert chat.said("Welches Gerät nutzen Sie für das Video-Gespräch?")
     assert not chat.said("Schreiben Sie „Hilfe“")
     await chat.send("Kartoffel")
     assert chat.said("Sie kommen nicht weiter? Schreiben Sie „Hilfe“.")
@@ -193,9 +201,9 @@ async def test_double_click_acts_once_and_an_old_card_is_refused_kindly(chat: Ch
     await chat.send(value=topic_click)  # the second click of a double click
     assert chat.texts() == ["Das haben Sie schon gewählt: Ausbildung."]  # and nothing more
     await chat.send(value={"card": "from-another-day", "answer": "video"})
-    assert chat.said("Diese Karte ist schon erledigt.")
+    assert chat.said("Das ist schon erledigt.")
     await chat.send(value=chat.button("Per Video", type_card))
-    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+    assert chat.said("Welches Gerät nutzen Sie für das Video-Gespräch?")
 
 
 async def test_teams_resending_an_activity_is_answered_once(chat: Chat) -> None:
@@ -213,8 +221,8 @@ async def test_help_shows_alternatives_and_asks_the_same_question_again(chat: Ch
     await reach_tech_check(chat)
     await chat.send("Hilfe")
     assert chat.said("Telefon: 0221 123456")
-    assert chat.said("Vor Ort: Musterstraße 1, 50667 Köln")
-    assert chat.said("Mit welchem Gerät nehmen Sie teil?")
+    assert chat.said("Im Jobcenter: Musterstraße 1, 50667 Köln")
+    assert chat.said("Welches Gerät nutzen Sie für das Video-Gespräch?")
     await chat.send(value={"command": "help"})
     assert chat.said("Video ist freiwillig.")
 
@@ -223,10 +231,10 @@ async def test_language_switch_keeps_the_step(chat: Chat) -> None:
     await reach_tech_check(chat)
     await chat.send("Sprache")
     await chat.click("English")
-    assert chat.said("Fine, we will continue in English.")
-    assert chat.said("Which device will you use?")
+    assert chat.said("All right, we will now write in English.")
+    assert chat.said("Which device will you use for the video call?")
     await chat.send("laptop")
-    assert chat.said("Do you have the “Microsoft Teams” app on the device?")
+    assert chat.said("Do you have the “Microsoft Teams” app on your device?")
     await chat.send("Deutsch")
     assert chat.said("Gut, wir schreiben jetzt auf Deutsch.")
     assert chat.said("Haben Sie die App „Microsoft Teams“ auf dem Gerät?")
@@ -235,9 +243,9 @@ async def test_language_switch_keeps_the_step(chat: Chat) -> None:
 async def test_english_teams_locale_gets_english_texts(settings, store: DocumentStore) -> None:
     chat = Chat(settings, store, locale="en-US")
     await chat.install()
-    assert chat.said("Welcome! Here you prepare your video consultation.")
+    assert chat.said("Welcome to the job centre chat!")
     await chat.send("job search")
-    assert chat.said("How would you like to be advised?")
+    assert chat.said("How would you like to talk to us?")
 
 
 async def test_restart_begins_again_without_touching_consent(
@@ -249,7 +257,7 @@ async def test_restart_begins_again_without_touching_consent(
     assert chat.said("Möchten Sie wirklich von vorn beginnen?")
     await chat.click("Ja, neu beginnen")
     assert chat.said("Gut, wir fangen von vorn an.")
-    assert chat.said("Worum geht es in Ihrer Beratung?")
+    assert chat.said("Worüber möchten Sie sprechen?")
     assert len(await ConsentLog(store).events(CLIENT)) == 1
 
 
@@ -263,8 +271,8 @@ async def test_withdrawal_is_recorded_cancels_the_handoff_and_offers_alternative
     await chat.click("Ja, ich bin einverstanden")
     await chat.click("Weiter", days="thu", parts="afternoon")
     await chat.send(value={"command": "withdraw"})
-    assert chat.said("Ihre Einwilligung ist widerrufen")
-    assert chat.said("Wie möchten wir Sie stattdessen beraten?")
+    assert chat.said("Sie haben Ihre Einwilligung widerrufen")
+    assert chat.said("Wie möchten Sie stattdessen mit uns sprechen?")
     events = await ConsentLog(store).events(CLIENT)
     assert [event.action for event in events] == ["given", "withdrawn"]
     [handoff] = await handoffs(store)
@@ -281,13 +289,13 @@ async def test_delete_my_data_erases_everything_but_the_consent_proof(
     await chat.send("Meine Daten löschen")
     assert chat.said("Möchten Sie Ihre Daten wirklich löschen?")
     await chat.send("nein")
-    assert chat.said("Gut, es wurde nichts gelöscht.")
+    assert chat.said("Gut, Ihre Daten bleiben gespeichert.")
     assert len(await handoffs(store)) == 1
 
     await chat.send("Meine Daten löschen")
     await chat.click("Ja, löschen")
-    assert chat.said("Ihre Angaben sind gelöscht.")
-    assert chat.said("Aufbewahrt bleibt nur der Nachweis Ihrer Einwilligung")
+    assert chat.said("Wir haben Ihre Angaben gelöscht.")
+    assert chat.said("Wir behalten nur den Nachweis über Ihre Einwilligung")
     assert await handoffs(store) == []
     assert await Profiles(store).get(CLIENT) is None
     state_key = f"msteams/conversations/a:{CLIENT}/"
@@ -295,7 +303,7 @@ async def test_delete_my_data_erases_everything_but_the_consent_proof(
     assert [e.action for e in await ConsentLog(store).events(CLIENT)] == ["given"]
 
     await chat.send("Hallo")
-    assert chat.said("Willkommen!")
+    assert chat.said("Willkommen")
 
 
 async def test_a_new_bot_process_resumes_at_the_same_step(
@@ -316,17 +324,17 @@ async def test_card_answers_of_another_json_type_get_a_kind_reprompt(chat: Chat)
     await chat.click("Per Telefon")
     for odd in (["0171 2345678"], {"number": "0171"}, 171, True):
         await chat.send(value={**chat.button("Weiter"), "phone": odd})
-        assert chat.said("Diese Nummer kann ich nicht lesen.")
+        assert chat.said("Diese Nummer können wir nicht lesen.")
     await chat.send("Neu starten")
     await chat.click("Ja, neu beginnen")
-    await chat.click("Bewerbungsunterlagen")
+    await chat.click("Bewerbung (Lebenslauf, Anschreiben)")
     await chat.click("Per Video")
     for answer in ("Smartphone (Handy)", "Ja, die Teams-App", "Ja, beides", "Ja"):
         await chat.click(answer)
     await chat.click("Mobile Daten (begrenzt)")
-    assert chat.said("Wie viel Datenvolumen haben Sie diesen Monat noch?")
+    assert chat.said("Wie viel davon haben Sie diesen Monat noch?")
     card = chat.button("Mehr als 2 GB")["card"]
     for odd_answer in (["more"], {"x": 1}, 2048, None):
         await chat.send(value={"card": card, "answer": odd_answer})
-        assert chat.said("Das habe ich leider nicht verstanden.")
+        assert chat.said("Das haben wir leider nicht verstanden.")
     assert not chat.said("Entschuldigung, da ist bei uns etwas schiefgegangen.")

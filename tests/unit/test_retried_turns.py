@@ -29,13 +29,13 @@ Step = tuple[str, Any]  # ("install" | "click" | "say", argument)
 
 TO_CONSENT: list[Step] = [
     ("install", None),
-    ("click", ("Bewerbungsunterlagen", {})),
+    ("click", ("Bewerbung (Lebenslauf, Anschreiben)", {})),
     ("click", ("Per Video", {})),
-    ("click", ("Laptop oder PC", {})),
+    ("click", ("Laptop oder Computer", {})),
     ("click", ("Ja, die Teams-App", {})),
     ("click", ("Ja, beides", {})),
     ("click", ("Ja", {})),
-    ("click", ("WLAN zu Hause oder Flatrate", {})),
+    ("click", ("WLAN oder Flatrate (unbegrenzt)", {})),
 ]
 VIDEO_THEN_WITHDRAW: list[Step] = [
     *TO_CONSENT,
@@ -53,13 +53,13 @@ CONSENT_DECLINED: list[Step] = [
 ]
 TECH_HELP_THEN_PHONE: list[Step] = [
     ("install", None),
-    ("click", ("Bewerbungsunterlagen", {})),
+    ("click", ("Bewerbung (Lebenslauf, Anschreiben)", {})),
     ("click", ("Per Video", {})),
     ("click", ("Tablet", {})),
     ("click", ("Ja, die Teams-App", {})),
-    ("click", ("Nein", {})),
+    ("click", ("Nein, keins von beiden", {})),
     ("click", ("Ja", {})),
-    ("click", ("WLAN zu Hause oder Flatrate", {})),
+    ("click", ("WLAN oder Flatrate (unbegrenzt)", {})),
     ("click", ("Lieber ein Telefon-Gespräch", {})),
     ("say", "0221 987654"),
     ("say", "Dienstag nachmittags"),
@@ -167,9 +167,9 @@ async def test_the_receipts_shown_are_the_ones_the_log_holds(tmp_path: Path) -> 
     await chat.send("Einwilligung widerrufen")
     [_, withdrawn] = await ConsentLog(inner).events(CLIENT)
     assert chat.said(f"Belegnummer {withdrawn.receipt_id}")
-    assert chat.said("Ihre Einwilligung ist widerrufen")
+    assert chat.said("Sie haben Ihre Einwilligung widerrufen")
     await chat.send("Einwilligung widerrufen")
-    assert chat.said("Ihre Einwilligung ist schon widerrufen")
+    assert chat.said("Sie haben Ihre Einwilligung schon widerrufen")
     assert chat.said(f"Belegnummer {withdrawn.receipt_id}")
     assert len(await ConsentLog(inner).events(CLIENT)) == 2
     await inner.close()
@@ -217,7 +217,9 @@ async def test_a_handoff_whose_turn_failed_is_still_told_when_the_message_comes_
     await chat.send(value=times, activity_id="times-1")
     assert chat.said("Entschuldigung, da ist bei uns etwas schiefgegangen.")
     await chat.send(value=times, activity_id="times-1")  # the same activity, sent again
-    assert chat.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    assert chat.said(
+        "Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater geschickt."
+    )
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
     await chat.send(value=times, activity_id="times-2")  # a late double click: nothing more
@@ -278,7 +280,7 @@ async def test_two_buttons_of_one_consent_card_on_two_instances_are_one_answer(
     told = on_b.texts()  # B saved first: its replies are the ones the client reads
     events = await ConsentLog(inner).events(CLIENT)
     if on_a_clicked == "decline":
-        assert any("Wie möchten wir Sie stattdessen beraten?" in text for text in told), told
+        assert any("Wie möchten Sie stattdessen mit uns sprechen?" in text for text in told), told
         assert events == []
     else:
         [given] = events

@@ -57,9 +57,11 @@ async def test_a_client_at_the_consent_card_agrees_and_the_saved_tech_result_cou
     state = documents[f"msteams/conversations/a:{CLIENT}"]["dialogs"]
     card = card_id(state, "consent.ask")
     await chat.send(value={"card": card, "answer": "agree", "agree": "true"})
-    assert chat.said("Danke! Ihre Einwilligung ist gespeichert.")
+    assert chat.said("Danke! Wir haben Ihre Einwilligung gespeichert.")
     await chat.click("Weiter", days="mon", parts="morning")
-    assert chat.said("Geschafft! Ihre Anfrage ist bei Ihrer Beraterin oder Ihrem Berater.")
+    assert chat.said(
+        "Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater geschickt."
+    )
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.tech["outcome"] == "ready"
     assert [event.action for event in await ConsentLog(store).events(CLIENT)] == ["given"]
@@ -88,9 +90,14 @@ async def test_a_whole_journey_keeps_only_plain_values_in_state(
     chat: Chat, store: DocumentStore
 ) -> None:
     await chat.install()
-    answers = ("Bewerbungsunterlagen", "Per Video", "Smartphone (Handy)", "Ja, die Teams-App")
+    answers = (
+        "Bewerbung (Lebenslauf, Anschreiben)",
+        "Per Video",
+        "Smartphone (Handy)",
+        "Ja, die Teams-App",
+    )
     # no camera and no microphone: help is needed, and a call-back is asked for
-    for answer in (*answers, "Nein", "Ja", "WLAN zu Hause oder Flatrate"):
+    for answer in (*answers, "Nein, keins von beiden", "Ja", "WLAN oder Flatrate (unbegrenzt)"):
         await chat.click(answer)
         named = await classes_in_state(store)
         assert all(name.startswith("botbuilder.") for name in named), (answer, named)

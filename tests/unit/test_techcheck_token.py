@@ -431,7 +431,10 @@ def test_the_chat_and_the_counsellor_see_the_result_in_words() -> None:
     assert texts[0] == "Ihr Technik-Check ist fertig: Alles ist bereit."
     assert "- Kamera: funktioniert (1280 × 720, 30 Bilder pro Sekunde)" in texts
     assert "- Verbindung: gut für Video in HD (↓ 8 Mbit/s, ↑ 3 Mbit/s, 40 ms)" in texts
-    assert "Ein Videogespräch braucht etwa 550 MB in 30 Minuten und 1100 MB in 60 Minuten." in texts
+    assert (
+        "Ein Video-Gespräch braucht in 30 Minuten etwa 550 MB. In 60 Minuten sind es etwa 1100 MB."
+        in texts
+    )
 
     handoff = Handoff(
         handoff_id="h-1",
