@@ -23,6 +23,29 @@ def card_texts(node: Any) -> list[str]:
     return found
 
 
+def visible_texts(node: Any, facts: bool = True) -> list[str]:
+    """What a client reads before tapping anything: ``card_texts`` without the elements a card
+    hides until asked (``"isVisible": false``, such as the consent's full text); ``facts=False``
+    leaves out FactSet lines (data such as a receipt number, not prose)."""
+    if isinstance(node, dict):
+        if node.get("isVisible") is False:
+            return []
+        if node.get("type") == "TextBlock":
+            return [str(node.get("text", ""))]
+        if node.get("type") == "FactSet":
+            lines = [f"{fact['title']}: {fact['value']}" for fact in node.get("facts", [])]
+            return lines if facts else []
+        return [
+            text
+            for key, value in node.items()
+            if key != "actions"
+            for text in visible_texts(value, facts)
+        ]
+    if isinstance(node, list):
+        return [text for item in node for text in visible_texts(item, facts)]
+    return []
+
+
 def card_actions(node: Any, kind: str = "Action.") -> list[dict[str, Any]]:
     """Every action (``kind`` narrows it, e.g. ``"Action.Submit"``), in order."""
     found: list[dict[str, Any]] = []

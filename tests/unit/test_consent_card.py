@@ -3,15 +3,13 @@ every text version an event names stays readable, with the same SHA-256 (issue 1
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.config import Settings
 from bot.domain.consent import ConsentLog
 from bot.i18n import translator
 from bot.storage import DocumentStore
-from cards.reading import card_actions
+from cards.reading import card_actions, visible_texts
 from dialogs.consent import (
     CONSENT_VERSION,
     consent_summary,
@@ -28,20 +26,6 @@ RECORDED_2026_11 = {
     "de": "318a9371e5ae949d1560ee0f713623e5087f737f56190a3b5535a1e33af252a6",
     "en": "1cb4b2e213cc686974a8605f572105e52f0198beb513cedb2e527c48eb11cf5a",
 }
-
-
-def visible_texts(node: Any) -> list[str]:
-    """The TextBlocks a client sees before tapping anything (hidden containers left out)."""
-    if isinstance(node, dict):
-        if node.get("isVisible") is False:
-            return []
-        own = [str(node["text"])] if node.get("type") == "TextBlock" else []
-        return own + [
-            text for key, value in node.items() if key != "actions" for text in visible_texts(value)
-        ]
-    if isinstance(node, list):
-        return [text for item in node for text in visible_texts(item)]
-    return []
 
 
 @pytest.mark.parametrize("locale", ["de", "en"])

@@ -45,8 +45,8 @@ async def test_the_estimate_is_said_as_a_share_of_the_data_left(
     await answer_tech_check(chat, device, volume)
     assert chat.said(share(30, share30))
     assert chat.said(share(60, share60))
-    rate = "computer" if device == "computer" else "mobile"
-    assert chat.said(t(f"tech.estimate.{rate}", mb30="", mb60="").split(" etwa")[0])
+    rate, mb30, mb60 = ("computer", 550, 1100) if device == "computer" else ("mobile", 225, 450)
+    assert chat.said(t(f"tech.estimate.{rate}", mb30=mb30, mb60=mb60))
     assert chat.said(t("tech.estimate.more"))
     buttons = [action.get("title") for card in chat.cards() for action in card_actions(card)]
     save_data = [t(f"tech.save_data.{choice}") for choice in ("wifi", "audio_only", "phone")]

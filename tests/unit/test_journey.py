@@ -36,7 +36,7 @@ async def test_happy_path_by_clicks_creates_one_handoff_within_twelve_turns(
         await chat.click(answer)
         turns += 1
     assert chat.said("Ihre Technik ist bereit. Wir haben ein paar Tipps.")
-    assert chat.said("etwa 225 MB in 30 Minuten und 450 MB in 60 Minuten")
+    assert chat.said("in 30 Minuten etwa 225 MB. In 60 Minuten sind es etwa 450 MB.")
     await chat.click("Ja, ich bin einverstanden")
     turns += 1
     assert chat.said("Danke! Wir haben Ihre Einwilligung gespeichert.")

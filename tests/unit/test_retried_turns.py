@@ -131,6 +131,8 @@ async def both_ways(tmp_path: Path, script: Sequence[Step]) -> tuple[Chat, Docum
         chat = Chat(settings, store)
         transcripts.append([normalised(texts) for texts in await run(chat, script)])
         result = (chat, store, inner)
+        if name == "plain":
+            await inner.close()  # an open aiosqlite connection keeps pytest from exiting
     plain, racing = transcripts
     for step, (expected, seen) in enumerate(zip(plain, racing, strict=True)):
         assert seen == expected, f"step {step} ({script[step]}) read differently"
