@@ -110,6 +110,9 @@ class ConsentQuestion(Question):
             },
         )
 
+    def choice_key(self, options: Options, answer: object) -> str:
+        return f"consent.answer.{answer}" if answer in ANSWERS else ""
+
     async def recognize(
         self, context: TurnContext, options: Options, submit: dict[str, Any] | None
     ) -> str | dict[str, Any] | Reprompt | None:

@@ -49,7 +49,7 @@ async def test_whole_journey_over_http(
     assert client.said(t("tech.result.ready_with_advice"))
     assert client.said(t("consent.title"))
 
-    await client.click("Ja, ich bin einverstanden")  # the toggle is an input of the card
+    await client.click("Ja, ich bin einverstanden")  # one click: no tick box
     assert client.said(t("receipt.title.given"))
     assert client.said(t("windows.question.consultation"))
     receipt_id = next(
