@@ -20,6 +20,7 @@ from bot.domain.dropouts import Dropouts
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.hosting.state_storage import STATE_KIND
+from bot.i18n import translator
 from bot.storage import DocumentStore, open_document_store
 from bot.storage.documents import ConflictError, Document, JsonObject
 from tests.support.journey import CLIENT, Chat, settings_for_tests
@@ -287,6 +288,8 @@ async def test_two_buttons_of_one_consent_card_on_two_instances_are_one_answer(
     else:
         [given] = events
         assert f"Belegnummer: {given.receipt_id}" in told, told
-    # A lost the race and, running again, found the card answered: it says so, nothing more
-    assert on_a.texts() == ["Diese Frage haben Sie schon beantwortet."]
+    # A lost the race and, running again, found the card answered: it says what was chosen
+    # (B's click), nothing more
+    chosen = translator("de")(f"consent.answer.{on_b_clicked}")
+    assert on_a.texts() == [translator("de")("common.already_chosen", choice=chosen)]
     await inner.close()
