@@ -124,8 +124,13 @@ def client_name(t: Translator, name: str) -> str:
 
 
 def tech_summary(t: Translator, tech: dict[str, Any]) -> str:
+    """The tech check in a line; and how the client means to save mobile data, if they said."""
     outcome = t(f"tech.result.{tech.get('outcome', 'ready')}")
-    return t("counsellor.tech", outcome=outcome, mb60=tech.get("mb_60_min", 0))
+    summary = t("counsellor.tech", outcome=outcome, mb60=tech.get("mb_60_min", 0))
+    plan = tech.get("data_plan")
+    if plan in ("wifi", "audio_only"):
+        summary = f"{summary} {t(f'counsellor.data_plan.{plan}')}"
+    return summary
 
 
 def _low_data(tech: dict[str, Any]) -> bool:

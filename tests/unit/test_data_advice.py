@@ -8,6 +8,7 @@ import pytest
 from bot.domain.handoffs import Handoffs
 from bot.i18n import translator
 from bot.storage import DocumentStore
+from cards.counsellor_cards import tech_summary
 from cards.reading import card_actions
 from tests.support.journey import CLIENT, Chat, reach_tech_check
 
@@ -79,6 +80,8 @@ async def test_saving_data_is_noted_for_the_counsellor_or_switches_to_phone(
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.tech["data_plan"] == "wifi"
     assert handoff.consultation_type == "video"
+    told = tech_summary(t, handoff.tech)  # what the counsellor's card says about it
+    assert told.endswith(t("counsellor.data_plan.wifi"))
 
 
 async def test_a_phone_call_instead_skips_consent(chat: Chat, store: DocumentStore) -> None:
