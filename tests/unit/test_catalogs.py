@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import SUPPORTED_LOCALES, load_catalog, match_locale, translator
+from dialogs.question import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,3 +61,57 @@ def test_locale_matching() -> None:
     assert match_locale("tr-TR") == "de"
     assert match_locale(None) == "de"
     assert translator("en-GB")("common.next") == "Next"
+
+
+#: yes/no confirmations are read before the global commands, so a command word may answer them
+CONFIRMATIONS = ("delete.confirm", "restart.confirm")
+
+
+def choice_questions() -> dict[str, set[str]]:
+    """Each question with typed answers → its choice ids (from ``<question>.<choice>.typed``)."""
+    found: dict[str, set[str]] = {}
+    for key in load_catalog("de"):
+        match = re.match(r"^(.+)\.([a-z0-9_]+)\.typed$", key)
+        if match and not key.startswith(("command.", "language.", "desk.", "listen.", "windows.")):
+            found.setdefault(match.group(1), set()).add(match.group(2))
+    return found
+
+
+def answer_words(question: str, choice: str) -> set[str]:
+    """The label and typed synonyms of one choice, in every language, as they are matched."""
+    words = set()
+    for locale in SUPPORTED_LOCALES:
+        t = translator(locale)
+        words |= {
+            normalise(word)
+            for word in [t(f"{question}.{choice}"), *t.variants(f"{question}.{choice}.typed")]
+        }
+    return words
+
+
+def test_no_typed_answer_means_two_choices_in_any_language() -> None:
+    """Matching runs over every catalog at once: a word of one choice must not be a word of
+    another choice of the same question, in any language."""
+    questions = choice_questions()
+    assert len(questions) >= 15
+    for question, choices in questions.items():
+        seen: dict[str, str] = {}
+        for choice in sorted(choices):
+            for word in answer_words(question, choice):
+                assert seen.setdefault(word, choice) == choice, (question, word, seen[word], choice)
+
+
+def test_no_global_command_swallows_an_answer() -> None:
+    """Commands are read before the open question: none may be typed as one of its answers."""
+    commands = {
+        normalise(word)
+        for locale in SUPPORTED_LOCALES
+        for key in load_catalog(locale)
+        if re.match(r"^(command\.[a-z_]+|language\.[a-z]+)\.typed$", key)
+        for word in translator(locale).variants(key)
+    }
+    for question, choices in choice_questions().items():
+        if question in CONFIRMATIONS:
+            continue
+        for choice in choices:
+            assert not answer_words(question, choice) & commands, (question, choice)
