@@ -8,27 +8,20 @@ from typing import Any
 
 def card_texts(node: Any) -> list[str]:
     """Every TextBlock and FactSet line, in reading order (action titles excluded)."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        if node.get("type") == "TextBlock":
-            found.append(str(node.get("text", "")))
-        if node.get("type") == "FactSet":
-            found.extend(f"{fact['title']}: {fact['value']}" for fact in node.get("facts", []))
-        for key, value in node.items():
-            if key != "actions":
-                found.extend(card_texts(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(card_texts(item))
-    return found
+    return _texts(node, hidden=True, facts=True)
 
 
 def visible_texts(node: Any, facts: bool = True) -> list[str]:
     """What a client reads before tapping anything: ``card_texts`` without the elements a card
     hides until asked (``"isVisible": false``, such as the consent's full text); ``facts=False``
     leaves out FactSet lines (data such as a receipt number, not prose)."""
+    return _texts(node, hidden=False, facts=facts)
+
+
+def _texts(node: Any, hidden: bool, facts: bool) -> list[str]:
+    """The one walk behind both: ``hidden`` keeps hidden elements, ``facts`` FactSet lines."""
     if isinstance(node, dict):
-        if node.get("isVisible") is False:
+        if node.get("isVisible") is False and not hidden:
             return []
         if node.get("type") == "TextBlock":
             return [str(node.get("text", ""))]
@@ -39,10 +32,10 @@ def visible_texts(node: Any, facts: bool = True) -> list[str]:
             text
             for key, value in node.items()
             if key != "actions"
-            for text in visible_texts(value, facts)
+            for text in _texts(value, hidden, facts)
         ]
     if isinstance(node, list):
-        return [text for item in node for text in visible_texts(item, facts)]
+        return [text for item in node for text in _texts(item, hidden, facts)]
     return []
 
 
