@@ -47,7 +47,7 @@ HELP_CHOICES = [
     AfterTechCheck.LATER.value,
 ]
 #: a call would take much of the mobile data left: ways to save it, or video anyway
-SAVE_DATA_CHOICES = ["wifi", "audio_only", "phone", "video"]
+SAVE_DATA_CHOICES = ["wifi", "audio_only", AfterTechCheck.PHONE.value, "video"]
 
 
 class TechResultQuestion(ChoiceQuestion):
@@ -122,12 +122,9 @@ class TechCheckDialog(ComponentDialog):
         return await step.begin_dialog("tech.result", options)
 
     async def _after_result_choice(self, step: WaterfallStepContext):
-        """Help needed: call-back, phone or later. Much data: noted (Wi-Fi, audio only) for
-        the counsellor, or phone instead."""
-        if step.result in SAVE_DATA_CHOICES:
-            if step.result == "phone":
-                await self._services.dropped_out(step.context, "prefers_phone", "tech_check")
-                return await step.end_dialog(AfterTechCheck.PHONE)
+        """Help needed: call-back, phone or later. Much data: a phone call instead, or video
+        with a plan (Wi-Fi, sound only, or anyway) noted for the counsellor."""
+        if step.result in SAVE_DATA_CHOICES and step.result != AfterTechCheck.PHONE:
             session_of(step.context).answers["tech"]["data_plan"] = step.result
             return await step.end_dialog(AfterTechCheck.CONTINUE)
         choice = AfterTechCheck(step.result)
