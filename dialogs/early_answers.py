@@ -31,6 +31,7 @@ from dialogs.question import (
     card_submit,
     normalise,
     recognize_choice,
+    tell_card_is_answered,
 )
 from dialogs.services import JourneyServices
 from dialogs.session import session_of, texts
@@ -149,9 +150,7 @@ class EarlyAnswers:
         context = dialog_context.context
         session = session_of(context)
         if not card_id or card_id in session.answered_cards:
-            await context.send_activity(
-                texts(context)("common.already_chosen", choice=texts(context)("listen.in_person"))
-            )
+            await tell_card_is_answered(context, card_id)
             return
         session.mark_card_answered(card_id, "listen.in_person")
         await self._switch(dialog_context, BENEFITS_TOPIC, "in_person")

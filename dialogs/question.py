@@ -68,7 +68,7 @@ class Question(Dialog):
         state = dialog_context.active_dialog.state
         submit = card_submit(context.activity)
         if submit is not None and submit.get("card") != state["card"]:
-            await _tell_card_is_answered(context, submit.get("card"))
+            await tell_card_is_answered(context, submit.get("card"))
             return Dialog.end_of_turn
 
         too_long = submit is None and len(context.activity.text or "") > MAX_TYPED_ANSWER_CHARS
@@ -146,7 +146,7 @@ def chosen(context: TurnContext, options: Options, submit: dict[str, Any] | None
     return recognize_choice(context.activity.text, options["question"], options["choices"])
 
 
-async def _tell_card_is_answered(context: TurnContext, card_id: object) -> None:
+async def tell_card_is_answered(context: TurnContext, card_id: object) -> None:
     """A click on a card that is not the open question: a second click on an answered card is
     told what was chosen (and acts no more); a card the session never saw is refused kindly."""
     t = texts(context)
