@@ -2,6 +2,10 @@
 
 Message ids are symbolic keys (``welcome.title``); the German catalog is the reference. PO is
 the format translators' tools already speak; Babel reads it.
+
+Clients chat in any of ``SUPPORTED_LOCALES``. Staff (counsellors, team leads) read German or
+English: their texts live in ``dialogs/locales/staff`` and only those two languages have them,
+so a counsellor whose Teams speaks Turkish reads German (``staff_translator``).
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "dialogs" / "locales"
+STAFF_LOCALES_DIR = LOCALES_DIR / "staff"
 DEFAULT_LOCALE = "de"
+#: the order of the language card
 SUPPORTED_LOCALES = ("de", "en")
+STAFF_LOCALES = ("de", "en")
+#: written right to left: cards set ``rtl``, the tech-check page ``dir="rtl"``
+RTL_LOCALES = frozenset({"ar", "fa"})
+#: language tags that mean one of ours: Dari (``prs``, ``fa-AF``) is written like Persian
+_ALIASES = {"prs": "fa", "pes": "fa", "ua": "uk"}
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +62,15 @@ class Translator:
 
 @cache
 def load_catalog(locale: str) -> dict[str, str]:
-    path = LOCALES_DIR / f"{locale}.po"
+    """The client texts of ``locale``, and for German and English the staff texts too."""
+    messages = read_catalog(LOCALES_DIR / f"{locale}.po")
+    staff = STAFF_LOCALES_DIR / f"{locale}.po"
+    return {**messages, **read_catalog(staff)} if staff.exists() else messages
+
+
+def read_catalog(path: Path) -> dict[str, str]:
     with path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
+        catalog = read_po(handle)
     return {str(message.id): str(message.string) for message in catalog if message.id}
 
 
@@ -62,13 +79,25 @@ def translator(locale: str) -> Translator:
     return Translator(locale, load_catalog(locale), load_catalog(DEFAULT_LOCALE))
 
 
+def staff_translator(tag: str | None) -> Translator:
+    """A counsellor's or team lead's texts: German or English."""
+    return translator(match_locale(tag, supported=STAFF_LOCALES))
+
+
 def all_translators() -> Iterable[Translator]:
     return (translator(locale) for locale in SUPPORTED_LOCALES)
 
 
-def match_locale(tag: str | None, default: str = DEFAULT_LOCALE) -> str:
-    """``en-US`` → ``en``; anything unsupported → the default language."""
+def match_locale(
+    tag: str | None, default: str = DEFAULT_LOCALE, supported: Iterable[str] = SUPPORTED_LOCALES
+) -> str:
+    """``en-US`` → ``en``, ``fa-AF`` and ``prs`` → ``fa``; anything else → the default."""
     if not tag:
         return default
     language = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
-    return language if language in SUPPORTED_LOCALES else default
+    language = _ALIASES.get(language, language)
+    return language if language in tuple(supported) else default
+
+
+def is_rtl(locale: str) -> bool:
+    return locale in RTL_LOCALES

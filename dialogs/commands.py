@@ -25,6 +25,7 @@ from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
 from cards import card_message
 from cards.tech_result_cards import link_card
 from dialogs.journey import ALTERNATIVES, JourneyDialog
+from dialogs.language import language_card, named_language
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.question import ask, card_submit, choice_card, normalise, recognize_choice
 from dialogs.services import JourneyServices
@@ -61,15 +62,15 @@ def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
             return None
         argument = str(submit.get("locale") or submit.get("handoff") or "")
         if command == Command.SET_LANGUAGE and argument not in SUPPORTED_LOCALES:
-            return None
+            return Command.LANGUAGE, ""  # nothing (or a forged locale) chosen: ask again
         return command, argument
     text = normalise(context.activity.text).lstrip("/")
     if not text:
         return None
+    locale = named_language(text)
+    if locale is not None:
+        return Command.SET_LANGUAGE, locale
     for t in all_translators():
-        for locale in SUPPORTED_LOCALES:
-            if text in {normalise(v) for v in t.variants(f"language.{locale}.typed")}:
-                return Command.SET_LANGUAGE, locale
         for command in (
             Command.HELP,
             Command.RESTART,
@@ -251,20 +252,7 @@ class GlobalCommands:
     async def _language(self, dialog_context: DialogContext) -> None:
         context = dialog_context.context
         t = texts(context)
-        await context.send_activity(
-            card_message(
-                t,
-                "language",
-                {
-                    "question": t("language.question"),
-                    "languages": [
-                        {"locale": locale, "title": t(f"language.{locale}")}
-                        for locale in SUPPORTED_LOCALES
-                    ],
-                    "fallback": t("language.question"),
-                },
-            )
-        )
+        await context.send_activity(language_card(t))
 
     async def _set_language(self, dialog_context: DialogContext, locale: str) -> None:
         context = dialog_context.context

@@ -32,7 +32,7 @@ from bot.domain.local_time import BERLIN
 from bot.domain.message_delivery import MessageSender
 from bot.domain.reminders import Reminders
 from bot.domain.tech_assessment import expected_quality, megabytes
-from bot.i18n import Translator, match_locale, translator
+from bot.i18n import STAFF_LOCALES, Translator, match_locale, staff_translator, translator
 from bot.integrations.meetings import Meeting, MeetingError, MeetingProvider, meeting_subject
 from cards import ADAPTIVE_CARD_CONTENT_TYPE
 from cards.counsellor_cards import (
@@ -96,7 +96,7 @@ class CounsellorDesk(ActivityHandler):
         if known is None or known.reference.get("conversation", {}).get("id") != (
             reference.get("conversation", {}).get("id")
         ):
-            locale = match_locale(turn_context.activity.locale)
+            locale = match_locale(turn_context.activity.locale, supported=STAFF_LOCALES)
             await directory.register(sender_object_id(turn_context.activity), reference, locale)
 
     # --- card actions ----------------------------------------------------------------------
@@ -306,7 +306,7 @@ class CounsellorDesk(ActivityHandler):
 
 
 def _texts(turn_context: TurnContext) -> Translator:
-    return translator(match_locale(turn_context.activity.locale))
+    return staff_translator(turn_context.activity.locale)
 
 
 def _start_time(data: dict[str, Any]) -> datetime | None:

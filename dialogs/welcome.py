@@ -6,8 +6,9 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
 from bot.config import Settings
-from bot.i18n import SUPPORTED_LOCALES, Translator
+from bot.i18n import Translator
 from cards import card_message
+from dialogs.language import switch_label
 from dialogs.services import JourneyServices
 from dialogs.session import texts
 
@@ -39,11 +40,7 @@ class WelcomeDialog(ComponentDialog):
                     "paragraphs": [{"text": text} for text in paragraphs],
                     "privacy_label": t("welcome.privacy"),
                     "privacy_url": settings.privacy_url,
-                    "languages": [
-                        {"locale": locale, "title": t(f"language.{locale}")}
-                        for locale in SUPPORTED_LOCALES
-                        if locale != t.locale
-                    ],
+                    "language_label": switch_label(),
                     "fallback": "\n\n".join([t("welcome.title"), *paragraphs]),
                 },
             )

@@ -17,7 +17,7 @@ from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoff, Handoffs
 from bot.domain.message_delivery import Delivery
 from bot.hosting.proactive_messages import ProactiveSender
-from bot.i18n import translator
+from bot.i18n import staff_translator
 from cards.counsellor_cards import handoff_card
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class CounsellorNotifier:
                 if keep_case:
                     await self._note(counsellor_id, handoff, stage, Delivery.NOT_INSTALLED)
                 continue
-            card = handoff_card(translator(counsellor.locale), handoff, event=note)
+            card = handoff_card(staff_translator(counsellor.locale), handoff, event=note)
             activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
             existing = handoff.cards.get(counsellor_id)
             if existing:

@@ -9,7 +9,7 @@ from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.local_time import format_local
 from bot.domain.reminders import Reminder
 from bot.hosting.proactive_messages import ProactiveSender
-from bot.i18n import translator
+from bot.i18n import staff_translator, translator
 
 
 class ReminderNotDelivered(Exception):
@@ -41,7 +41,7 @@ class ReminderSender:
             if counsellor is None:
                 return
             reference = counsellor.reference
-            t = translator(counsellor.locale)
+            t = staff_translator(counsellor.locale)
             text = t("reminder.counsellor", when=format_local(handoff.meeting["start"], t.locale))
         result = await self._sender.send(reference, MessageFactory.text(text))
         if not result.ok:

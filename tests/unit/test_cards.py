@@ -73,7 +73,7 @@ async def collect_cards(chat: Chat) -> list[dict[str, Any]]:
     await step(reach_consent(chat))
     await step(chat.send("Hilfe"))
     await step(chat.send("Sprache"))
-    await step(chat.click("English"))
+    await step(chat.click("Sprache wählen", locale="en"))
     await step(chat.send("Deutsch"))
     await step(chat.send("Sanktion"))  # the benefits card
     await step(chat.click("Hier weitermachen"))

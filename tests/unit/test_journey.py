@@ -230,7 +230,7 @@ async def test_help_shows_alternatives_and_asks_the_same_question_again(chat: Ch
 async def test_language_switch_keeps_the_step(chat: Chat) -> None:
     await reach_tech_check(chat)
     await chat.send("Sprache")
-    await chat.click("English")
+    await chat.click("Sprache wählen", locale="en")
     assert chat.said("All right, we will now write in English.")
     assert chat.said("Which device will you use for the video call?")
     await chat.send("laptop")
