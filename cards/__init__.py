@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity, Attachment
+from botbuilder.schema import Activity
 
-from bot.i18n import Translator
+from bot.i18n import Translator, is_rtl
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -53,17 +53,17 @@ def render(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return _bind(copy.deepcopy(_template(name)), _Scope(data, data))
 
 
-def attachment(name: str, data: Mapping[str, Any]) -> Attachment:
-    return CardFactory.adaptive_card(render(name, data))
-
-
 def card_message(t: Translator, name: str, data: dict[str, Any]) -> Activity:
-    """A card activity; every card gets the common footer labels."""
+    """A card activity in ``t``'s language; every card gets the common footer labels, and a
+    language written right to left sets the card's ``rtl`` (Adaptive Cards 1.5)."""
     common = {
         "help_label": t("command.help.label"),
         "restart_label": t("command.restart.label"),
     }
-    return MessageFactory.attachment(attachment(name, {**common, **data}))
+    card = render(name, {**common, **data})
+    if is_rtl(t.locale):
+        card["rtl"] = True
+    return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
 def numbered(title: str, labels: list[str]) -> str:

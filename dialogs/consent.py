@@ -14,7 +14,6 @@ the text an old event names can be rendered and its hash checked.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from enum import StrEnum
 from typing import Any
 
@@ -22,12 +21,17 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, Attachment
 
-from bot.config import Settings
 from bot.domain.consent import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
 from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
 from bot.domain.local_time import format_local
-from bot.i18n import Translator
+from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from cards import ADAPTIVE_CARD_CONTENT_TYPE, card_message
+from dialogs.consent_texts import (
+    consent_summary,
+    consent_text,
+    text_fingerprint,
+    version_id,
+)
 from dialogs.question import (
     ChoiceQuestion,
     Options,
@@ -40,14 +44,6 @@ from dialogs.question import (
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, effect_key, session_of, texts
 
-CONSENT_VERSION = "2026-12"
-#: every version's paragraphs (catalog keys ``consent.<version>.<name>``); kept for proof
-CONSENT_PARAGRAPHS = {
-    "2026-11": ["purpose", "voluntary", "no_recording", "teams", "withdrawal", "contact"],
-    "2026-12": ["purpose", "voluntary", "no_recording", "teams", "withdrawal", "contact"],
-}
-#: the summary on the card (from 2026-12 on): ``consent.<version>.summary.<name>``
-CONSENT_SUMMARY = ["what", "voluntary", "no_recording", "teams", "withdrawal"]
 ANSWERS = ["agree", "upload", "decline"]
 
 
@@ -58,25 +54,6 @@ class ConsentOutcome(StrEnum):
     PENDING_VERIFICATION = ConsentStatus.PENDING_VERIFICATION.value  # a signed form to check
     DECLINED = "declined"
     NOT_NEEDED = "not_needed"  # no video: no consent to a video consultation
-
-
-def consent_text(t: Translator, settings: Settings, version: str = CONSENT_VERSION) -> list[str]:
-    """The full consent text of ``version``, in ``t``'s language, as the client read it."""
-    prefix = f"consent.{version}"
-    contact = settings.data_protection_contact or t(f"{prefix}.contact_default")
-    return [
-        t(f"{prefix}.{name}", contact=contact, jobcenter=settings.jobcenter_name)
-        for name in CONSENT_PARAGRAPHS[version]
-    ]
-
-
-def consent_summary(t: Translator, version: str = CONSENT_VERSION) -> list[str]:
-    """The short summary on the card, the decision's basis with the full text one tap away."""
-    return [t(f"consent.{version}.summary.{name}") for name in CONSENT_SUMMARY]
-
-
-def text_fingerprint(paragraphs: list[str]) -> str:
-    return hashlib.sha256("\n".join(paragraphs).encode()).hexdigest()
 
 
 class ConsentQuestion(Question):
@@ -100,7 +77,14 @@ class ConsentQuestion(Question):
                 "summary": [{"text": text} for text in summary],
                 "full_text_label": t("consent.full_text"),
                 "paragraphs": [{"text": text} for text in paragraphs],
-                "version_note": t("consent.version", version=CONSENT_VERSION),
+                "translated": t.locale != DEFAULT_LOCALE,
+                "original_note": t("consent.original_note"),
+                "original_label": t("consent.original"),
+                "original": [
+                    {"text": text}
+                    for text in consent_text(translator(DEFAULT_LOCALE), self._services.settings)
+                ],
+                "version_note": t("consent.version", version=version_id(t.locale)),
                 "agree_label": t("consent.answer.agree"),
                 "upload_label": t("consent.answer.upload"),
                 "decline_label": t("consent.answer.decline"),
@@ -251,7 +235,7 @@ class ConsentDialog(ComponentDialog):
             event_id=f"{action}-{effect_key(step.context)}",
             client_id=client_of(step.context).client_id,
             action=action,
-            text_version=f"{CONSENT_VERSION}/{t.locale}",
+            text_version=version_id(t.locale),
             text_sha256=text_fingerprint(consent_text(t, self._services.settings)),
             summary_sha256=text_fingerprint(consent_summary(t)),
             receipt_id=new_receipt_id(),

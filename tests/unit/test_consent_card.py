@@ -10,7 +10,7 @@ from bot.domain.consent import ConsentLog
 from bot.i18n import translator
 from bot.storage import DocumentStore
 from cards.reading import card_actions, visible_texts
-from dialogs.consent import (
+from dialogs.consent_texts import (
     CONSENT_VERSION,
     consent_summary,
     consent_text,
@@ -51,7 +51,7 @@ async def test_the_card_is_a_short_summary_with_the_full_text_one_tap_away(
     assert toggles[0]["targetElements"] == [hidden["id"]]
     full = [item["text"] for item in hidden["items"]]
     assert full[:-1] == consent_text(t, settings)
-    assert full[-1] == t("consent.version", version=CONSENT_VERSION)
+    assert full[-1] == t("consent.version", version=f"{CONSENT_VERSION}/de")
     assert not [item for item in card["body"] if item.get("type", "").startswith("Input.")]
 
 
