@@ -51,6 +51,7 @@ from bot.techcheck_page.usage import UsageLog
 from dialogs.commands import GlobalCommands
 from dialogs.counsellor_desk import CounsellorDesk, DeskServices
 from dialogs.early_answers import EarlyAnswers
+from dialogs.interpreter import InterpreterDialog
 from dialogs.journey import JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.services import JourneyServices
@@ -167,7 +168,7 @@ def build_service(
     bot = VideoberatungBot(
         sessions,
         JourneyDialog(services),
-        PhoneSwitchDialog(services),
+        [PhoneSwitchDialog(services), InterpreterDialog(services)],
         GlobalCommands(services, sessions.state),
         EarlyAnswers(services),
         desk,

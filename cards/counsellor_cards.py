@@ -12,6 +12,7 @@ import cards
 from bot.domain.consent import ConsentStatus
 from bot.domain.counsellors import CaseloadEntry
 from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, HandoffStatus
+from bot.domain.interpreters import InterpreterRequest, InterpreterStatus, language_name
 from bot.domain.invitations import IssuedInvitation
 from bot.domain.local_time import BERLIN, format_local
 from bot.domain.time_windows import format_windows
@@ -60,6 +61,7 @@ def handoff_card(
         facts.append(
             (t("counsellor.fact.phone_offer"), t(f"counsellor.phone_offer.{handoff.phone_offer}"))
         )
+    facts += language_facts(t, handoff.locale, handoff.interpreter)
     notes = [t(f"counsellor.event.{event}")] if event else []
     notes += [t("counsellor.note.data")] if _low_data(handoff.tech) else []
     if measured.get("outcome") == "help_needed":
@@ -100,6 +102,9 @@ def handoff_card(
             "join_url": handoff.meeting.get("join_url") or "https://teams.microsoft.com",
             "join_label": t("counsellor.action.join"),
             "can_close": is_open,
+            "can_arrange_interpreter": is_open
+            and (handoff.interpreter or {}).get("status") == InterpreterStatus.REQUESTED,
+            "arrange_interpreter_label": t("counsellor.action.interpreter_arranged"),
             "schedule_hint": t("counsellor.schedule.hint"),
             "date_label": t("counsellor.schedule.date"),
             "time_label": t("counsellor.schedule.time"),
@@ -116,6 +121,30 @@ def handoff_card(
             "fallback": "\n".join([title, status, *(f"{n}: {v}" for n, v in facts), *notes]),
         },
     )
+
+
+def language_facts(
+    t: Translator, locale: str, interpreter: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The client's chat language (when it is not the counsellor's) and the interpreter asked
+    for — the language in the counsellor's words, or the client's own, escaped."""
+    facts = []
+    if locale and locale != t.locale:
+        facts.append((t("counsellor.fact.language"), language_name(locale, t.locale)))
+    request = InterpreterRequest.from_dict(interpreter)
+    if request is not None:
+        name = (
+            language_name(request.language, t.locale)
+            if request.language
+            else t("counsellor.interpreter.written", text=literal(request.written))
+        )
+        facts.append(
+            (
+                t("counsellor.fact.interpreter"),
+                t(f"counsellor.interpreter.{request.status}", language=name),
+            )
+        )
+    return facts
 
 
 def client_name(t: Translator, name: str) -> str:
@@ -264,4 +293,7 @@ def _overview_detail(t: Translator, entry: CaseloadEntry) -> str:
         parts.append(t(f"choice.topic.{entry.topic}"))
     if entry.notice:
         parts.append(t(f"counsellor.note.delivery.{entry.notice}"))
+    parts += [
+        f"{name}: {value}" for name, value in language_facts(t, entry.locale, entry.interpreter)
+    ]
     return " · ".join(parts)

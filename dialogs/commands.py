@@ -24,6 +24,7 @@ from bot.domain.profiles import ClientProfile
 from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
 from cards import card_message
 from cards.tech_result_cards import link_card
+from dialogs.interpreter import InterpreterDialog
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.language import language_card, named_language
 from dialogs.phone_switch import PhoneSwitchDialog
@@ -48,6 +49,7 @@ class Command(StrEnum):
     DELETE = "delete"
     TECHCHECK = "techcheck"  # a link to the measured tech check in the browser
     RESUME = "resume"  # back to the open step (a button after the measured tech check)
+    INTERPRETER = "interpreter"  # asks for an interpreter's language over the open step
     ACCEPT_PHONE = "accept_phone"  # card only: the counsellor offered a phone call
     DECLINE_PHONE = "decline_phone"
 
@@ -79,6 +81,7 @@ def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
             Command.DELETE,
             Command.TECHCHECK,
             Command.RESUME,
+            Command.INTERPRETER,
         ):
             if text in {normalise(v) for v in t.variants(f"command.{command}.typed")}:
                 return command, ""
@@ -123,6 +126,7 @@ class GlobalCommands:
             Command.DELETE: self._ask_delete,
             Command.TECHCHECK: self._techcheck,
             Command.RESUME: self._resume,
+            Command.INTERPRETER: self._interpreter,
         }.get(command)
         if command == Command.SET_LANGUAGE:
             await self._set_language(dialog_context, argument)
@@ -242,6 +246,10 @@ class GlobalCommands:
             await context.send_activity(texts(context)("journey.status"))
         else:
             await dialog_context.begin_dialog(JourneyDialog.__name__)
+
+    async def _interpreter(self, dialog_context: DialogContext) -> None:
+        """The interpreter card over the open step, which comes back once it is answered."""
+        await dialog_context.begin_dialog(InterpreterDialog.__name__)
 
     async def _restart(self, dialog_context: DialogContext) -> None:
         await dialog_context.cancel_all_dialogs()

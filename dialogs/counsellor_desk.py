@@ -27,6 +27,7 @@ from bot.domain.consent import (
 from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory
 from bot.domain.handoff_events import Notifier
 from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
+from bot.domain.interpreters import InterpreterRequest, InterpreterStatus
 from bot.domain.invitations import Invitations
 from bot.domain.local_time import BERLIN
 from bot.domain.message_delivery import MessageSender
@@ -42,6 +43,7 @@ from cards.counsellor_cards import (
     overview_card,
     phone_offer_card,
 )
+from cards.markdown import literal
 from dialogs.question import normalise
 from dialogs.session import conversation_reference, sender_object_id
 
@@ -119,6 +121,7 @@ class CounsellorDesk(ActivityHandler):
             "consent_rejected": self._verify,
             "tech_help_done": self._help_done,
             "offer_phone": self._offer_phone,
+            "interpreter_arranged": self._interpreter_arranged,
             "close": self._close,
             "refresh": None,
         }.get(verb, self._unknown)
@@ -267,6 +270,25 @@ class CounsellorDesk(ActivityHandler):
         if updated is not None and offered:
             card = phone_offer_card(translator(updated.locale), updated)
             await self._services.sender.send(updated.client_ref, card)
+        return updated or handoff, []
+
+    async def _interpreter_arranged(
+        self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
+    ) -> tuple[Handoff, list[str]]:
+        def arrange(stored: Handoff) -> bool:
+            if (stored.interpreter or {}).get("status") != InterpreterStatus.REQUESTED:
+                return False
+            stored.interpreter = {**stored.interpreter, "status": InterpreterStatus.ARRANGED}
+            return True
+
+        updated, arranged = await self._services.handoffs.update(
+            handoff.client_id, handoff.handoff_id, arrange
+        )
+        request = InterpreterRequest.from_dict(updated.interpreter if updated else None)
+        if updated is not None and arranged and request is not None:
+            t = translator(updated.locale)
+            text = t("interpreter.arranged", language=literal(request.name(t.locale)))
+            await self._services.sender.send(updated.client_ref, MessageFactory.text(text))
         return updated or handoff, []
 
     async def _help_done(

@@ -9,10 +9,13 @@ from botbuilder.schema import Activity
 
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoff
+from bot.domain.interpreters import InterpreterRequest
 from bot.domain.time_windows import format_windows, windows
+from bot.i18n import DEFAULT_LOCALE
 from cards import card_message
 from cards.markdown import literal
 from dialogs.contact_questions import PhoneQuestion, WindowsQuestion
+from dialogs.interpreter import INTERPRETER, InterpreterDialog
 from dialogs.question import ChoiceQuestion, ask
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, conversation_reference, effect_key, session_of, texts
@@ -28,11 +31,15 @@ class HandoffDialog(ComponentDialog):
         super().__init__(HandoffDialog.__name__)
         self._services = services
         self.add_dialog(PhoneQuestion("handoff.phone"))
+        self.add_dialog(InterpreterDialog(services))
         self.add_dialog(PreferredTimesDialog())
         # a conversation saved while the times card was a question of its own waits on this id
         self.add_dialog(WindowsQuestion("handoff.windows"))
         self.add_dialog(
-            WaterfallDialog("handoff.steps", [self._ask_phone, self._ask_windows, self._record])
+            WaterfallDialog(
+                "handoff.steps",
+                [self._ask_phone, self._ask_interpreter, self._ask_windows, self._record],
+            )
         )
         self.initial_dialog_id = "handoff.steps"
 
@@ -46,8 +53,19 @@ class HandoffDialog(ComponentDialog):
             )
         return await step.next(None)
 
-    async def _ask_windows(self, step: WaterfallStepContext):
+    async def _ask_interpreter(self, step: WaterfallStepContext):
+        """Asked in a chat that is not in German, unless the client said it already."""
         step.values["phone"] = step.result or ""
+        session = session_of(step.context)
+        if (
+            step.values["purpose"] == CONSULTATION
+            and session.locale != DEFAULT_LOCALE
+            and INTERPRETER not in session.answers
+        ):
+            return await step.begin_dialog(InterpreterDialog.__name__)
+        return await step.next(None)
+
+    async def _ask_windows(self, step: WaterfallStepContext):
         question = f"windows.question.{step.values['purpose']}"
         return await step.begin_dialog(PreferredTimesDialog.__name__, {"question": question})
 
@@ -71,6 +89,7 @@ class HandoffDialog(ComponentDialog):
             consent_status=consent.get("status", "none"),
             receipt_id=consent.get("receipt_id", ""),
             phone=step.values["phone"],
+            interpreter=answers.get(INTERPRETER, {}) if purpose == CONSULTATION else {},
             locale=session_of(context).locale,
             client_ref=conversation_reference(context),
             counsellor_id=profile.counsellor_id if profile else "",
@@ -130,6 +149,9 @@ def _summary(context: TurnContext, handoff: Handoff) -> Activity:
             facts.append((t("summary.receipt"), handoff.receipt_id))
     if handoff.phone:
         facts.append((t("summary.phone"), literal(handoff.phone)))
+    request = InterpreterRequest.from_dict(handoff.interpreter)
+    if request is not None:
+        facts.append((t("summary.interpreter"), literal(request.name(t.locale))))
     title = t(f"summary.title.{handoff.purpose}")
     next_steps = t(f"summary.next.{handoff.purpose}.{handoff.consultation_type}")
     return card_message(

@@ -76,6 +76,8 @@ class CaseloadEntry(Record):
     topic: str = ""
     consultation_type: str = ""
     notice: str = ""  # e.g. a notification that could not be delivered
+    locale: str = ""  # the client's chat language
+    interpreter: dict[str, str] = field(default_factory=dict)  # InterpreterRequest.as_dict()
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 
 

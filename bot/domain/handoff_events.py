@@ -20,6 +20,8 @@ class HandoffEvent(StrEnum):
     PHONE_ACCEPTED = "phone_accepted"
     PHONE_DECLINED = "phone_declined"
     CLIENT_DELETED_DATA = "client_deleted_data"
+    INTERPRETER_REQUESTED = "interpreter_requested"
+    INTERPRETER_CANCELLED = "interpreter_cancelled"
 
 
 class Notifier(Protocol):

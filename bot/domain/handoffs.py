@@ -64,6 +64,7 @@ class Handoff(Record):
     meeting: dict[str, Any] = field(default_factory=dict)  # id, join_url, start, end
     tech_help_done: bool = False
     phone_offer: str = ""  # "" | offered | accepted | declined
+    interpreter: dict[str, str] = field(default_factory=dict)  # InterpreterRequest.as_dict()
     created_at: str = field(default_factory=lambda: utc_now().isoformat())
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.dialogs import DialogSet
+from botbuilder.dialogs import Dialog, DialogSet
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -23,7 +24,6 @@ from dialogs.commands import STATE_DELETED, GlobalCommands
 from dialogs.counsellor_desk import refusal
 from dialogs.early_answers import EarlyAnswers
 from dialogs.journey import JourneyDialog
-from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.session import SESSION_KEY, Session, begin_attempt, take_after_commit, texts
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class VideoberatungBot(ActivityHandler):
         self,
         sessions: SessionStore,
         journey: JourneyDialog,
-        phone_switch: PhoneSwitchDialog,
+        side_dialogs: Sequence[Dialog],
         commands: GlobalCommands,
         early_answers: EarlyAnswers,
         desk: ActivityHandler,
@@ -48,7 +48,8 @@ class VideoberatungBot(ActivityHandler):
         self._session = sessions.session
         self._dialogs = DialogSet(sessions.dialogs)
         self._dialogs.add(journey)
-        self._dialogs.add(phone_switch)
+        for dialog in side_dialogs:  # begun by a command over the open step
+            self._dialogs.add(dialog)
         self._commands = commands
         self._early_answers = early_answers
         self._default_locale = default_locale

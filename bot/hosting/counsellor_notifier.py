@@ -14,7 +14,7 @@ from botbuilder.core import CardFactory, MessageFactory
 
 from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory, CounsellorPolicy
 from bot.domain.handoff_events import HandoffEvent
-from bot.domain.handoffs import Handoff, Handoffs
+from bot.domain.handoffs import Handoff, Handoffs, HandoffStatus
 from bot.domain.message_delivery import Delivery
 from bot.hosting.proactive_messages import ProactiveSender
 from bot.i18n import staff_translator
@@ -23,7 +23,13 @@ from cards.counsellor_cards import handoff_card
 log = logging.getLogger(__name__)
 
 NOTED_EVENTS = frozenset(
-    {HandoffEvent.CONSENT_WITHDRAWN, HandoffEvent.PHONE_ACCEPTED, HandoffEvent.PHONE_DECLINED}
+    {
+        HandoffEvent.CONSENT_WITHDRAWN,
+        HandoffEvent.PHONE_ACCEPTED,
+        HandoffEvent.PHONE_DECLINED,
+        HandoffEvent.INTERPRETER_REQUESTED,
+        HandoffEvent.INTERPRETER_CANCELLED,
+    }
 )
 STAGE_BY_EVENT = {
     HandoffEvent.REQUESTED: "ready",
@@ -52,7 +58,9 @@ class CounsellorNotifier:
         return tuple(dict.fromkeys([*responsible, *handoff.cards]))
 
     async def handoff_event(self, handoff: Handoff, event: HandoffEvent) -> None:
-        stage = STAGE_BY_EVENT.get(event, "ready")
+        stage = STAGE_BY_EVENT.get(event) or (
+            "scheduled" if handoff.status == HandoffStatus.SCHEDULED else "ready"
+        )
         if event == HandoffEvent.CLIENT_DELETED_DATA:
             # The card in the counsellor's chat is replaced by one without personal data.
             handoff = replace(handoff, client_name="", phone="", windows=[], tech={}, topic="")
@@ -110,5 +118,7 @@ class CounsellorNotifier:
                 topic=handoff.topic,
                 consultation_type=handoff.consultation_type,
                 notice="" if delivery == Delivery.SENT else delivery,
+                locale=handoff.locale,
+                interpreter=handoff.interpreter,
             ),
         )

@@ -24,6 +24,7 @@ import cards
 import cards.reading
 from bot.domain.counsellors import CaseloadEntry
 from bot.domain.handoffs import Handoff
+from bot.domain.interpreters import clean_written
 from bot.i18n import translator
 from bot.techcheck_page.results import PostedResult, summarise
 from cards.counsellor_cards import STAGE_ORDER, handoff_card, overview_card
@@ -262,6 +263,10 @@ def _handoff_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
         {"phone_offer": "offered"},
     ):
         yield handoff_card(T, _handoff(**changes), event="consent_withdrawn"), [HOSTILE_NAME]
+    for written in HOSTILE:  # the interpreter's language in the client's own words
+        wish = {"written": written, "status": "requested"}
+        shown = clean_written(written)
+        yield handoff_card(T, _handoff(interpreter=wish, locale="ar")), [HOSTILE_NAME, shown]
 
 
 def _overview_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
@@ -276,6 +281,9 @@ def _overview_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
 def _summary_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
     for purpose in ("consultation", "tech_help"):
         yield _content(_summary(_context(), _handoff(purpose=purpose))), [HOSTILE_PHONE]
+    for written in HOSTILE:
+        handoff = _handoff(interpreter={"written": written, "status": "requested"})
+        yield _content(_summary(_context(), handoff)), [HOSTILE_PHONE, clean_written(written)]
 
 
 def _tech_result_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
@@ -295,6 +303,7 @@ NO_CLIENT_DATA = {
     "appointment": "meeting time set by the counsellor, topic as a choice id, catalog texts",
     "consent": "catalog texts and the jobcenter's settings; the retry text is a catalog key",
     "help": "catalog texts and the jobcenter's phone and address from the settings",
+    "interpreter": "catalog texts and CLDR language names; what the client wrote is not echoed",
     "invitation": "counsellor's card: a server-made code, its expiry and deep link",
     "language": "catalog names of the supported languages",
     "phone": "catalog texts; an invalid number is never echoed back",

@@ -54,6 +54,9 @@ async def happy_path(settings: Settings, store: DocumentStore, locale: str) -> F
     for question, answer in HAPPY_PATH:
         await chat.click(t(f"{question}.{answer}"))
         read += messages(chat)
+    if locale != "de":  # a chat in another language is asked about an interpreter
+        await chat.click(t("interpreter.no"))
+        read += messages(chat)
     await chat.click(t("common.next"), days="mon,thu", parts="morning")
     read += messages(chat)
     assert chat.said(t("summary.title.consultation"))
