@@ -22,7 +22,7 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "dialogs" / "locales"
 STAFF_LOCALES_DIR = LOCALES_DIR / "staff"
 DEFAULT_LOCALE = "de"
 #: the order of the language card
-SUPPORTED_LOCALES = ("de", "en")
+SUPPORTED_LOCALES = ("de", "en", "uk", "ru", "ar", "fa", "tr")
 STAFF_LOCALES = ("de", "en")
 #: written right to left: cards set ``rtl``, the tech-check page ``dir="rtl"``
 RTL_LOCALES = frozenset({"ar", "fa"})

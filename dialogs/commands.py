@@ -21,6 +21,7 @@ from bot.domain.handoffs import Handoff
 from bot.domain.invitations import looks_like_code
 from bot.domain.local_time import format_clock, format_local
 from bot.domain.profiles import ClientProfile
+from bot.domain.typed_text import normalise
 from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
 from cards import card_message
 from cards.tech_result_cards import link_card
@@ -28,7 +29,7 @@ from dialogs.interpreter import InterpreterDialog
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.language import language_card, named_language
 from dialogs.phone_switch import PhoneSwitchDialog
-from dialogs.question import ask, card_submit, choice_card, normalise, recognize_choice
+from dialogs.question import ask, card_submit, choice_card, recognize_choice
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
 from dialogs.tech_check import issue_link

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.i18n import LOCALES_DIR, Translator, load_catalog
+from bot.i18n import LOCALES_DIR, SUPPORTED_LOCALES, Translator, load_catalog
 
 REGISTER = LOCALES_DIR / "consent_texts.json"
 
@@ -73,3 +73,20 @@ def register() -> dict[str, dict[str, dict[str, Any]]]:
 
 def translation_status(version: str, locale: str) -> str:
     return str(register().get(version, {}).get(locale, {}).get("status", "draft"))
+
+
+def fingerprints() -> dict[str, dict[str, str]]:
+    """Version → language → the catalogs' fingerprint now, for every registered version and
+    every language: what a new register entry records (``python -m dialogs.consent_texts``)."""
+    return {
+        version: {
+            locale: catalog_fingerprint(locale, version)
+            for locale in SUPPORTED_LOCALES
+            if any(key.startswith(f"consent.{version}.") for key in load_catalog(locale))
+        }
+        for version in CONSENT_PARAGRAPHS
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(fingerprints(), indent=2))

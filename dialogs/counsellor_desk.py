@@ -33,6 +33,7 @@ from bot.domain.local_time import BERLIN
 from bot.domain.message_delivery import MessageSender
 from bot.domain.reminders import Reminders
 from bot.domain.tech_assessment import expected_quality, megabytes
+from bot.domain.typed_text import normalise
 from bot.i18n import STAFF_LOCALES, Translator, match_locale, staff_translator, translator
 from bot.integrations.meetings import Meeting, MeetingError, MeetingProvider, meeting_subject
 from cards import ADAPTIVE_CARD_CONTENT_TYPE
@@ -44,7 +45,6 @@ from cards.counsellor_cards import (
     phone_offer_card,
 )
 from cards.markdown import literal
-from dialogs.question import normalise
 from dialogs.session import conversation_reference, sender_object_id
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,10 @@ from bot.domain.interpreters import (
     language_name,
     own_name,
 )
+from bot.domain.typed_text import normalise
 from bot.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, Translator
 from cards import card_message
-from dialogs.question import Options, Question, Reprompt, normalise, recognize_choice
+from dialogs.question import Options, Question, Reprompt, recognize_choice
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
 

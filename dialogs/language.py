@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from botbuilder.schema import Activity
 
+from bot.domain.typed_text import normalise
 from bot.i18n import SUPPORTED_LOCALES, Translator, translator
 from cards import card_message, numbered
-from dialogs.question import normalise
 
 
 def language_card(t: Translator) -> Activity:

@@ -10,7 +10,6 @@ or an old card further up the chat) is ignored, so nothing happens twice.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurn
 from botbuilder.dialogs.choices import Choice, ChoiceRecognizers, FindChoicesOptions
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.domain.typed_text import normalise
 from bot.i18n import Translator, all_translators
 from cards import card_message, numbered
 from dialogs.session import ANSWERED_CARD_KEY, session_of, texts
@@ -44,10 +44,6 @@ class Reprompt:
 def card_submit(activity: Activity) -> dict[str, Any] | None:
     """The data of an Adaptive Card ``Action.Submit`` (Teams merges the inputs into it)."""
     return activity.value if isinstance(activity.value, dict) else None
-
-
-def normalise(text: str | None) -> str:
-    return re.sub(r"[\s.!?,;:]+", " ", (text or "").strip().lower()).strip()
 
 
 class Question(Dialog):

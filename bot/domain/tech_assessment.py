@@ -144,11 +144,20 @@ def assess(answers: TechAnswers) -> Assessment:
     return result
 
 
+#: units as clients type them in the chat languages: GB / ГБ / گیگ / جيجا …, MB / МБ / مگ / ميجا …
+_GIGA = (
+    r"gb|gigabyte|giga|g|гб|гигабайт\w*|гігабайт\w*|гиг\w*|гіг\w*|جيجا\w*|غيغا\w*|جيغا\w*|گیگ\w*"
+)
+_MEGA = r"mb|megabyte|mega|m|мб|мегабайт\w*|мег\w*|ميجا\w*|ميغا\w*|مگ\w*"
 _VOLUME = re.compile(
-    r"(?P<amount>\d+(?:[.,]\d+)?)\s*(?P<unit>gb|gigabyte|giga|g|mb|megabyte|mega|m)?\b",
+    rf"(?P<amount>\d+(?:[.,٫]\d+)?)\s*(?:(?P<giga>{_GIGA})|(?P<mega>{_MEGA}))?\b",
     re.IGNORECASE,
 )
-_UNLIMITED = re.compile(r"unbegrenzt|unlimit|flat|\bfrei\b|endlos", re.IGNORECASE)
+_UNLIMITED = re.compile(
+    r"unbegrenzt|unlimit|flat|\bfrei\b|endlos|безлім|безлим|необмежен|неограничен"
+    r"|غير محدود|نامحدود|sınırsız|sinirsiz|limitsiz",
+    re.IGNORECASE,
+)
 
 
 def parse_volume_mb(text: str) -> int | None:
@@ -161,8 +170,7 @@ def parse_volume_mb(text: str) -> int | None:
     match = _VOLUME.search(text)
     if not match:
         return None
-    amount = float(match.group("amount").replace(",", "."))
-    unit = (match.group("unit") or "").lower()
-    if unit.startswith("g") or (not unit and amount < 100):
+    amount = float(re.sub("[,٫]", ".", match.group("amount")))
+    if match.group("giga") or (not match.group("mega") and amount < 100):
         return round(amount * 1024)
     return round(amount)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from itertools import product
+
+from bot.domain.typed_text import mentions, normalise
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 DAYPARTS = ("morning", "afternoon")
@@ -23,12 +24,17 @@ def parse_typed(
     part_words: dict[str, list[str]],
     any_words: list[str],
 ) -> list[str] | None:
-    """Find weekday and daypart words in free text; ``None`` when nothing is recognised."""
-    words = set(re.findall(r"[\wäöüß]+", text.lower()))
-    if words & {word.lower() for word in any_words}:
+    """Find weekday and daypart words or phrases in free text; ``None`` when nothing is
+    recognised."""
+    typed = normalise(text)
+
+    def said(names: list[str]) -> bool:
+        return any(mentions(typed, name) for name in names)
+
+    if said(any_words):
         return windows([], [])
-    days = [day for day, names in day_words.items() if words & {n.lower() for n in names}]
-    parts = [part for part, names in part_words.items() if words & {n.lower() for n in names}]
+    days = [day for day, names in day_words.items() if said(names)]
+    parts = [part for part, names in part_words.items() if said(names)]
     if not days and not parts:
         return None
     return windows(days, parts)

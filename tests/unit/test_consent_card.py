@@ -7,13 +7,15 @@ import pytest
 
 from bot.config import Settings
 from bot.domain.consent import ConsentLog
-from bot.i18n import translator
+from bot.i18n import SUPPORTED_LOCALES, translator
 from bot.storage import DocumentStore
 from cards.reading import card_actions, visible_texts
 from dialogs.consent_texts import (
     CONSENT_VERSION,
     consent_summary,
     consent_text,
+    fingerprints,
+    register,
     text_fingerprint,
 )
 from tests.support.journey import CLIENT, Chat, reach_consent
@@ -35,6 +37,22 @@ def test_an_old_text_version_still_renders_to_the_hash_its_events_recorded(
     old = consent_text(translator(locale), settings, "2026-11")
     assert text_fingerprint(old) == RECORDED_2026_11[locale]
     assert consent_text(translator(locale), settings) != old  # the new version differs
+
+
+def test_the_register_holds_every_text_as_the_catalogs_have_it() -> None:
+    """A consent text changed under a version already shown fails here: a new text is a new
+    version (docs/translations.md)."""
+    assert fingerprints() == {
+        version: {locale: entry["sha256"] for locale, entry in languages.items()}
+        for version, languages in register().items()
+    }
+    assert set(register()[CONSENT_VERSION]) == set(SUPPORTED_LOCALES)
+    assert register()[CONSENT_VERSION]["de"]["status"] == "original"
+    assert {entry["status"] for entry in register()[CONSENT_VERSION].values()} <= {
+        "original",
+        "reviewed",
+        "draft",
+    }
 
 
 async def test_the_card_is_a_short_summary_with_the_full_text_one_tap_away(
