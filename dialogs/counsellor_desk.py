@@ -245,7 +245,7 @@ class CounsellorDesk(ActivityHandler):
         )
         if updated is None or not decided:
             return updated or handoff, []
-        key = "desk.client.form_verified" if verified else "desk.client.form_rejected"
+        key = "consent.form.verified" if verified else "consent.form.rejected"
         await self._services.sender.send(
             handoff.client_ref, MessageFactory.text(translator(handoff.locale)(key))
         )
