@@ -50,7 +50,8 @@ class Translator:
                 raise KeyError(f"missing translation key {key}")
             log.error("missing translation key %s", key)
             return key
-        return text.format(**params) if params else text
+        text = text.format(**params) if params else text
+        return isolate_figures(text) if is_rtl(self.locale) else text
 
     def has(self, key: str) -> bool:
         return key in self._messages or key in self._fallback
@@ -101,3 +102,28 @@ def match_locale(
 
 def is_rtl(locale: str) -> bool:
     return locale in RTL_LOCALES
+
+
+#: a figure as it is written left to right: "1100 MB", "1280 × 720", "8–12", "0171 2345678"
+FIGURE_PATTERN = (
+    r"(?<![A-Za-z0-9-])\d[\d.,٫]*(?:[ \u00a0]?[×x–\-/:][ \u00a0]?\d[\d.,٫]*|[ \u00a0]\d[\d.,٫]*)*"
+    r"(?:[ \u00a0]?(?:[KMG]B|kbit/s|Mbit/s|ms|px|%))?(?![A-Za-z0-9/-])"
+)  # the tech-check page's script uses the same pattern
+_FIGURE = re.compile(FIGURE_PATTERN)
+
+
+def isolate_figures(text: str) -> str:
+    """Each figure in a left-to-right isolate (LRI … PDI), with no-break spaces, so that inside
+    Arabic or Persian text "1280 × 720" and "1100 MB" keep their order instead of being
+    reversed around the "×" or split from their unit."""
+    return _FIGURE.sub(lambda match: f"\u2066{_unbroken(match.group(0))}\u2069", text)
+
+
+def _unbroken(figure: str) -> str:
+    """A figure is not broken across lines: "7 ms" keeps its unit."""
+    return figure.replace(" ", "\u00a0")
+
+
+def text_direction(locale: str) -> str:
+    """HTML's ``dir``: ``rtl`` or ``ltr``."""
+    return "rtl" if is_rtl(locale) else "ltr"

@@ -23,7 +23,7 @@ from typing import Any
 
 MANIFEST_DIR = Path(__file__).resolve().parent
 TEMPLATE_PATH = MANIFEST_DIR / "manifest.template.json"
-LOCALIZATION_FILES = ("en.json",)
+LOCALIZATION_FILES = ("en.json", "uk.json", "ru.json", "ar.json", "fa.json", "tr.json")
 ICON_FILES = ("color.png", "outline.png")
 DEFAULT_OUT = Path("build") / "videoberatung-app.zip"
 DISTRIBUTION = "videoberatung-bot"

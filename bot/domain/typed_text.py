@@ -26,8 +26,12 @@ _FOLD = str.maketrans(
         "’": "'",
         "ʼ": "'",
         "\u200c": " ",  # zero-width non-joiner (Persian): as a space
-        "\u200e": None,  # direction marks
+        "\u200e": None,  # direction marks and isolates
         "\u200f": None,
+        "\u2066": None,
+        "\u2067": None,
+        "\u2068": None,
+        "\u2069": None,
         "ـ": None,  # tatweel
     }
 )

@@ -42,7 +42,14 @@ from bot.domain.techcheck_links import (
 )
 from bot.domain.techcheck_links import registered as link_registered
 from bot.hosting.request_checks import json_body, problem, refuse_encoded_body, too_large
-from bot.i18n import DEFAULT_LOCALE, load_catalog, match_locale, translator
+from bot.i18n import (
+    DEFAULT_LOCALE,
+    FIGURE_PATTERN,
+    load_catalog,
+    match_locale,
+    text_direction,
+    translator,
+)
 from bot.techcheck_page.result_delivery import ResultDelivery
 from bot.techcheck_page.results import PostedResult, judge_browser, page_config, summarise
 from bot.techcheck_page.usage import BudgetExceededError, Direction, Usage, UsageLog
@@ -191,6 +198,8 @@ def _render_page(
     config = {
         **page_config(),
         "lang": t.locale,
+        "dir": text_direction(t.locale),
+        "figurePattern": FIGURE_PATTERN,
         "token": request.match_info["token"],
         "texts": page_texts(t.locale),
         "browser": browser,
@@ -199,6 +208,7 @@ def _render_page(
     }
     values = {
         "lang": t.locale,
+        "dir": text_direction(t.locale),
         "css": f"/techcheck/static/app.css?v={context.assets['app.css'].version}",
         "js": f"/techcheck/static/app.js?v={context.assets['app.js'].version}",
         # JSON inside <script>: "<" escaped so that no text can end the element
@@ -234,7 +244,8 @@ def _error_page(
     title = html.escape(t(f"techcheck.error.{reason}.title"))
     text = html.escape(t(f"techcheck.error.{reason}.text"))
     body = (
-        f'<!doctype html>\n<html lang="{t.locale}">\n<head>\n<meta charset="utf-8">\n'
+        f'<!doctype html>\n<html lang="{t.locale}" dir="{text_direction(t.locale)}">\n'
+        '<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="referrer" content="no-referrer">\n'
         f'<title>{title}</title>\n<link rel="icon" href="data:,">\n'

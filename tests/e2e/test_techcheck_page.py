@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -29,6 +30,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, 
 from bot.config import Settings
 from bot.domain.profiles import Profiles
 from bot.domain.techcheck_links import LinkClaims, codec_for
+from bot.i18n import translator
 from bot.storage import open_document_store
 from tests.support.bot_process import BotService, documents
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS
@@ -48,6 +50,10 @@ PAGE_BUDGET_BYTES = 100 * 1024
 MEASUREMENT_BUDGET_BYTES = 2_000_000
 MEASURE_TIMEOUT_MS = 45_000
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 320, "height": 640}
+UPDATE = os.environ.get("UPDATE_SCREENSHOT") == "1"
+SCREENSHOT_AR = Path(__file__).resolve().parents[2] / "docs" / "techcheck-page-ar.png"
+SCREENSHOT_AR_TMP = Path("/tmp") / "techcheck-page-ar.png"
 
 
 @pytest.fixture(autouse=True)
@@ -273,6 +279,79 @@ def test_page_weight_data_budget_and_accessibility_on_a_phone(bot_service: BotSe
         context.close()
     (profile,) = documents(bot_service.database, "profile")
     assert profile["measured"]["outcome"] in ("ready", "ready_with_advice")
+
+
+def test_the_arabic_page_reads_right_to_left_on_a_small_phone(bot_service: BotService) -> None:
+    """dir="rtl", mirrored by logical CSS, no horizontal scroll at 320 px, axe-clean before and
+    after the checks, and figures such as "1280 × 720" keep their order (issue 11)."""
+    t = translator("ar")
+    url = issue_link(bot_service, client_id="e2e-client-ar", locale="ar")
+    with chromium(FAKE_DEVICES, FAKE_PERMISSION_UI) as launched:
+        context, _ = counted_context(launched, viewport=SMALL_PHONE, has_touch=True)
+        page = context.new_page()
+        page.goto(url)
+        assert page.evaluate("[document.documentElement.lang, document.dir]") == ["ar", "rtl"]
+        expect(page.get_by_role("heading", level=1)).to_have_text(t("techcheck.page.title"))
+        assert axe_violations(page) == []
+        assert no_horizontal_scroll(page)
+        # mirrored: list markers and the start button sit on the right
+        notes = page.evaluate(
+            """() => { const s = getComputedStyle(document.querySelector('.notes'));
+                       return [s.paddingLeft, s.paddingRight]; }"""
+        )
+        assert notes[0] == "0px"
+        assert notes[1] != "0px"
+        start = page.get_by_role("button", name=t("techcheck.page.start")).bounding_box()
+        assert start is not None
+        assert start["x"] + start["width"] > SMALL_PHONE["width"] - 40
+
+        page.get_by_role("button", name=t("techcheck.page.start")).click()
+        page.get_by_role("button", name=t("techcheck.page.play")).click()
+        page.get_by_role("button", name=t("techcheck.page.heard_yes")).click()
+        expect(page.get_by_role("button", name=t("techcheck.page.send"))).to_be_enabled(
+            timeout=MEASURE_TIMEOUT_MS
+        )
+        # "1280 × 720" reads left to right inside the Arabic line, and "MB" follows its number
+        width_x, height_x = figure_positions(page, "#camera-result", r"\d+")[:2]
+        assert width_x < height_x
+        number_x = figure_positions(page, "#estimate", r"\d+\sMB")[0]
+        unit_x = figure_positions(page, "#estimate", r"MB")[0]
+        assert number_x < unit_x
+        assert axe_violations(page) == []
+        assert no_horizontal_scroll(page)
+        page.screenshot(path=str(SCREENSHOT_AR if UPDATE else SCREENSHOT_AR_TMP), full_page=True)
+        context.close()
+
+
+def figure_positions(page: Page, selector: str, pattern: str) -> list[float]:
+    """Where each match of ``pattern`` in the element's text starts on the screen (x)."""
+    return list(
+        page.evaluate(
+            """([selector, pattern]) => {
+                const walker = document.createTreeWalker(
+                    document.querySelector(selector), NodeFilter.SHOW_TEXT);
+                const found = [];
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                    for (const match of node.textContent.matchAll(new RegExp(pattern, "g"))) {
+                        const range = document.createRange();
+                        range.setStart(node, match.index);
+                        range.setEnd(node, match.index + match[0].length);
+                        found.push(range.getBoundingClientRect().x);
+                    }
+                }
+                return found;
+            }""",
+            [selector, pattern],
+        )
+    )
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )
 
 
 def test_refused_permissions_are_explained(bot_service: BotService) -> None:

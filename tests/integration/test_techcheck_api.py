@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import html
 import json
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs
 from bot.domain.profiles import Profiles
 from bot.domain.techcheck_links import LINK_BUDGET_BYTES, LinkClaims, codec_for
+from bot.i18n import translator
 from bot.techcheck_page.routes import MAX_RESULT_BYTES, MAX_TRANSFER_BYTES
 from bot.techcheck_page.usage import USAGE
 from cards.reading import card_actions
@@ -129,7 +131,7 @@ async def test_the_page_and_its_assets_are_small_compressed_and_locked_down(
     assert headers["Referrer-Policy"] == "no-referrer"
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     page = gzip.decompress(body).decode()
-    assert '<html lang="de">' in page
+    assert '<html lang="de" dir="ltr">' in page
     assert "Technik-Check" in page
     assert client.aad_object_id not in page
     assert client.conversation_id not in page
@@ -165,7 +167,7 @@ async def test_the_page_speaks_the_clients_language(
     status, _, body = await call(http, bot, "GET", f"/techcheck/{token}", None)
     assert status == 200
     page = body.decode()
-    assert '<html lang="en">' in page
+    assert '<html lang="en" dir="ltr">' in page
     assert "Start the check" in page
 
 
@@ -378,6 +380,16 @@ async def test_bad_tokens_get_a_clear_page_or_4xx_and_store_nothing(
         if name != "other conversation":  # the ping checks the signature only: no storage
             status, _, _ = await call(http, bot, "GET", "/techcheck/api/ping", bad)
             assert status in (403, 410), (name, status)
+
+    # An expired link from an Arabic chat: the page in Arabic, right to left.
+    expired_ar = codec.mint(
+        LinkClaims(claims.client_id, claims.link_id, int(time.time()) - 1, "ar")
+    )
+    status, _, body = await call(http, bot, "GET", f"/techcheck/{expired_ar}", None)
+    assert status == 410
+    page = body.decode()
+    assert '<html lang="ar" dir="rtl">' in page
+    assert html.escape(translator("ar")("techcheck.error.expired.title")) in page
 
     status, _ = await post_result(http, bot, None)
     assert status == 401

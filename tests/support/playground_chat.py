@@ -59,8 +59,11 @@ class PlaygroundChat:
 
     def switch_to_german(self) -> None:
         """The Playground always sends locale en-US, so the bot starts in English; a client
-        who prefers German clicks "Deutsch" on the welcome card."""
-        self.card("Welcome").get_by_role("button", name="Deutsch", exact=True).click()
+        who prefers German opens the language card from the welcome card and picks Deutsch."""
+        self.card("Welcome").get_by_role("button", name=re.compile("^Sprache · Language")).click()
+        languages = self.card("Which language would you like to use?")
+        languages.get_by_role("radio", name="Deutsch", exact=True).check()
+        languages.get_by_role("button", name="Choose language", exact=True).click()
         self.bot_says("Gut, wir schreiben jetzt auf Deutsch.")
 
     def receipt_number(self, card: Locator) -> str:

@@ -13,12 +13,17 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
+from botbuilder.core import TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity
 from jsonschema import Draft6Validator, FormatChecker, validators
 from jsonschema.protocols import Validator
 from PIL import Image
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from bot.i18n import SUPPORTED_LOCALES
+from dialogs.commands import Command, recognize_command
 from manifest import build
 from manifest.build import ManifestError, build_package, render_manifest
 
@@ -33,12 +38,34 @@ SAMPLE_VERSION = "1.2.3"
 GERMAN_COMMANDS = [
     ("Hilfe", "Zeigt, was Sie tun können und wie Sie uns anders erreichen."),
     ("Neu starten", "Beginnt die Vorbereitung von vorn."),
-    ("Sprache", "Wechselt die Sprache (Deutsch/English)."),
+    (
+        "Sprache",
+        "Wechselt die Sprache: Deutsch, English, Українська, Русский, العربية, دری / فارسی, "
+        "Türkçe.",
+    ),
     ("Einwilligung widerrufen", "Widerruft Ihre Einwilligung zum Videogespräch."),
     ("Meine Daten löschen", "Löscht Ihre Angaben in diesem Chat."),
+    ("Dolmetscher", "Wünscht für das Gespräch eine Dolmetscherin oder einen Dolmetscher."),
 ]
-ENGLISH_TITLES = ["Help", "Restart", "Language", "Withdraw consent", "Delete my data"]
-PACKAGE_FILES = {"manifest.json", "en.json", "color.png", "outline.png"}
+#: what each command of the list does in the bot, in order
+COMMANDS = [
+    Command.HELP,
+    Command.RESTART,
+    Command.LANGUAGE,
+    Command.WITHDRAW,
+    Command.DELETE,
+    Command.INTERPRETER,
+]
+#: language tag → localization file: every chat language but German (the manifest's own)
+LOCALIZATIONS = {
+    "en-us": "en.json",
+    "uk": "uk.json",
+    "ru": "ru.json",
+    "ar": "ar.json",
+    "fa": "fa.json",
+    "tr": "tr.json",
+}
+PACKAGE_FILES = {"manifest.json", *LOCALIZATIONS.values(), "color.png", "outline.png"}
 
 _COMMAND_KEY = re.compile(r"^bots\[0\]\.commandLists\[(\d+)\]\.commands\[(\d+)\]\.(\w+)$")
 
@@ -195,8 +222,14 @@ def test_schema_checks_referenced_definitions_and_const() -> None:
 
 
 @pytest.mark.node
-def test_localization_file_matches_official_schema() -> None:
-    assert _localization_errors(_en()) == []
+@pytest.mark.parametrize("file", LOCALIZATIONS.values())
+def test_localization_file_matches_official_schema(file: str) -> None:
+    assert _localization_errors(_load_json(MANIFEST_DIR / file)) == []
+
+
+def test_every_chat_language_but_german_has_a_localization_file() -> None:
+    tags = {tag.split("-")[0] for tag in LOCALIZATIONS}
+    assert tags == set(SUPPORTED_LOCALES) - {"de"}
 
 
 @pytest.mark.node
@@ -226,7 +259,9 @@ def test_manifest_content() -> None:
     assert manifest["validDomains"] == [SAMPLE_HOST]
     assert manifest["localizationInfo"] == {
         "defaultLanguageTag": "de-de",
-        "additionalLanguages": [{"languageTag": "en-us", "file": "en.json"}],
+        "additionalLanguages": [
+            {"languageTag": tag, "file": file} for tag, file in LOCALIZATIONS.items()
+        ],
     }
     (bot,) = manifest["bots"]
     assert bot["botId"] == SAMPLE_APP_ID
@@ -247,11 +282,16 @@ def test_template_placeholders() -> None:
     assert template["version"] == "{{VERSION}}"
 
 
-def test_english_commands_correspond_to_german_commands() -> None:
-    en = _en()
+@pytest.mark.parametrize(("tag", "file"), LOCALIZATIONS.items())
+def test_each_localization_lists_the_commands_the_bot_knows_in_that_language(
+    tag: str, file: str
+) -> None:
+    """A command tapped in Teams' list arrives as its title: the bot must read it as the same
+    command in that language."""
+    localized = _load_json(MANIFEST_DIR / file)
     german = _template()["bots"][0]["commandLists"]
     titles: dict[int, str] = {}
-    for key, value in en.items():
+    for key, value in localized.items():
         match = _COMMAND_KEY.match(key)
         if not match:
             continue
@@ -262,22 +302,38 @@ def test_english_commands_correspond_to_german_commands() -> None:
         assert value.strip(), key
         if field == "title":
             titles[command_index] = value
-    assert [titles[i] for i in range(len(GERMAN_COMMANDS))] == ENGLISH_TITLES
+    assert sorted(titles) == list(range(len(GERMAN_COMMANDS)))
+    for index, command in enumerate(COMMANDS):
+        recognised = recognize_command(_typed(titles[index], tag))
+        assert recognised is not None, (tag, titles[index])
+        assert recognised[0] == command, (tag, titles[index])
     for key in ("name.short", "name.full", "description.short", "description.full"):
-        assert en[key].strip()
+        assert localized[key].strip()
+
+
+def test_the_german_command_titles_are_the_bots_commands() -> None:
+    for (title, _), command in zip(GERMAN_COMMANDS, COMMANDS, strict=True):
+        recognised = recognize_command(_typed(title, "de-de"))
+        assert recognised is not None, title
+        assert recognised[0] == command, title
+
+
+def _typed(text: str, locale: str) -> TurnContext:
+    return TurnContext(TestAdapter(), Activity(type="message", text=text, locale=locale))
 
 
 # --------------------------------------------------------------------------- package
 
 
-def test_build_package_contains_exactly_the_four_files(tmp_path: Path) -> None:
+def test_build_package_contains_exactly_its_files(tmp_path: Path) -> None:
     out = build_package(SAMPLE_APP_ID, SAMPLE_HOST, SAMPLE_VERSION, tmp_path / "sub" / "app.zip")
     assert out.is_file()
     with zipfile.ZipFile(out) as zf:
         assert set(zf.namelist()) == PACKAGE_FILES
         raw = zf.read("manifest.json").decode("utf-8")
         manifest = json.loads(raw)
-        assert json.loads(zf.read("en.json")) == _en()
+        for file in LOCALIZATIONS.values():
+            assert json.loads(zf.read(file)) == _load_json(MANIFEST_DIR / file)
         assert zf.read("color.png") == (MANIFEST_DIR / "color.png").read_bytes()
     assert "{{" not in raw
     assert "}}" not in raw

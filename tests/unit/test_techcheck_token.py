@@ -416,7 +416,7 @@ def test_the_page_has_every_text_it_uses_in_both_languages() -> None:
         assert missing == [], locale
 
 
-FILLED_IN = ("lang", "css", "js", "config")
+FILLED_IN = ("lang", "dir", "css", "js", "config")
 TROUBLE = ["techcheck.advice.connection_none"]
 
 

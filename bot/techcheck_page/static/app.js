@@ -38,9 +38,17 @@
   const streams = [];
   let audio = null;
 
+  // On a right-to-left page each figure is a left-to-right isolate (LRI … PDI), so that
+  // "1280 × 720" or "8 Mbit/s" keeps its order inside Arabic or Persian text (as bot/i18n.py).
+  const FIGURE = new RegExp(config.figurePattern, "g");
+  const isolate = (line) =>
+    config.dir === "rtl"
+      ? line.replace(FIGURE, (figure) => `\u2066${figure.replaceAll(" ", "\u00a0")}\u2069`)
+      : line;
+
   function text(key, params = {}) {
     const template = config.texts[key] || key;
-    return template.replace(/\{(\w+)\}/g, (_, name) => (name in params ? params[name] : ""));
+    return isolate(template.replace(/\{(\w+)\}/g, (_, name) => (name in params ? params[name] : "")));
   }
 
   function status(message) {
