@@ -41,14 +41,16 @@ class InterpreterRequest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> InterpreterRequest | None:
-        if not data or not (data.get("language") or data.get("written")):
-            return None
+        """A request from what a card sent or a record holds; ``None`` when it names no
+        language (nothing, or a code not on the list, and no words of the client's)."""
+        data = data or {}
         language = str(data.get("language") or "")
-        return cls(
-            language=language if language in INTERPRETER_LANGUAGES else "",
-            written=clean_written(data.get("written")),
-            status=InterpreterStatus(data.get("status") or InterpreterStatus.REQUESTED),
-        )
+        language = language if language in INTERPRETER_LANGUAGES else ""
+        written = clean_written(data.get("written"))
+        if not (language or written):
+            return None
+        status = InterpreterStatus(data.get("status") or InterpreterStatus.REQUESTED)
+        return cls(language=language, written=written, status=status)
 
     def as_dict(self) -> dict[str, str]:
         return {"language": self.language, "written": self.written, "status": self.status}
