@@ -28,7 +28,7 @@ CONSENT_PARAGRAPHS = {
     "2026-12": ["purpose", "voluntary", "no_recording", "teams", "withdrawal", "contact"],
 }
 #: the summary on the card (from 2026-12 on): ``consent.<version>.summary.<name>``
-CONSENT_SUMMARY = ["what", "voluntary", "no_recording", "teams", "withdrawal"]
+CONSENT_SUMMARIES = {"2026-12": ["what", "voluntary", "no_recording", "teams", "withdrawal"]}
 
 
 def version_id(locale: str, version: str = CONSENT_VERSION) -> str:
@@ -48,7 +48,7 @@ def consent_text(t: Translator, settings: Settings, version: str = CONSENT_VERSI
 
 def consent_summary(t: Translator, version: str = CONSENT_VERSION) -> list[str]:
     """The short summary on the card, the decision's basis with the full text one tap away."""
-    return [t(f"consent.{version}.summary.{name}") for name in CONSENT_SUMMARY]
+    return [t(f"consent.{version}.summary.{name}") for name in CONSENT_SUMMARIES[version]]
 
 
 def text_fingerprint(paragraphs: list[str]) -> str:
