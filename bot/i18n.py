@@ -44,14 +44,20 @@ class Translator:
         self._fallback = fallback
 
     def __call__(self, key: str, **params: object) -> str:
+        """The text as it is shown: in a right-to-left language with its figures isolated."""
+        text = self.plain(key, **params)
+        return isolate_figures(text) if is_rtl(self.locale) else text
+
+    def plain(self, key: str, **params: object) -> str:
+        """The text as the catalog has it, filled in: what a fingerprint is taken of, and what
+        the tech-check page's script isolates itself."""
         text = self._messages.get(key) or self._fallback.get(key)
         if text is None:
             if Translator.strict:
                 raise KeyError(f"missing translation key {key}")
             log.error("missing translation key %s", key)
             return key
-        text = text.format(**params) if params else text
-        return isolate_figures(text) if is_rtl(self.locale) else text
+        return text.format(**params) if params else text
 
     def has(self, key: str) -> bool:
         return key in self._messages or key in self._fallback
@@ -63,10 +69,14 @@ class Translator:
 
 @cache
 def load_catalog(locale: str) -> dict[str, str]:
-    """The client texts of ``locale``, and for German and English the staff texts too."""
-    messages = read_catalog(LOCALES_DIR / f"{locale}.po")
-    staff = STAFF_LOCALES_DIR / f"{locale}.po"
-    return {**messages, **read_catalog(staff)} if staff.exists() else messages
+    """The client texts of ``locale``."""
+    return read_catalog(LOCALES_DIR / f"{locale}.po")
+
+
+@cache
+def load_staff_catalog(locale: str) -> dict[str, str]:
+    """The client texts and the staff texts of ``locale`` (German or English)."""
+    return {**load_catalog(locale), **read_catalog(STAFF_LOCALES_DIR / f"{locale}.po")}
 
 
 def read_catalog(path: Path) -> dict[str, str]:
@@ -76,13 +86,16 @@ def read_catalog(path: Path) -> dict[str, str]:
 
 
 def translator(locale: str) -> Translator:
+    """A client's texts: no staff text, not even through the German fallback."""
     locale = match_locale(locale)
     return Translator(locale, load_catalog(locale), load_catalog(DEFAULT_LOCALE))
 
 
 def staff_translator(tag: str | None) -> Translator:
-    """A counsellor's or team lead's texts: German or English."""
-    return translator(match_locale(tag, supported=STAFF_LOCALES))
+    """A counsellor's or team lead's texts: German or English, with the client texts their
+    cards quote (topics, consultation types)."""
+    locale = match_locale(tag, supported=STAFF_LOCALES)
+    return Translator(locale, load_staff_catalog(locale), load_staff_catalog(DEFAULT_LOCALE))
 
 
 def all_translators() -> Iterable[Translator]:
@@ -104,11 +117,15 @@ def is_rtl(locale: str) -> bool:
     return locale in RTL_LOCALES
 
 
-#: a figure as it is written left to right: "1100 MB", "1280 × 720", "8–12", "0171 2345678"
+#: a figure as it is written left to right — "1100 MB", "1280 × 720", "8–12", "0171 2345678" —
+#: where a word can start (group 1: the start, a space or an opening mark; group 2: the
+#: figure), so that digits inside a code, a version or a web address are left alone. No
+#: lookbehind: the tech-check page's script uses the same pattern, also in older Safari.
 FIGURE_PATTERN = (
-    r"(?<![A-Za-z0-9-])\d[\d.,٫]*(?:[ \u00a0]?[×x–\-/:][ \u00a0]?\d[\d.,٫]*|[ \u00a0]\d[\d.,٫]*)*"
-    r"(?:[ \u00a0]?(?:[KMG]B|kbit/s|Mbit/s|ms|px|%))?(?![A-Za-z0-9/-])"
-)  # the tech-check page's script uses the same pattern
+    r"(^|[\s(«“\"'])"
+    r"(\d[\d.,٫]*(?:[ \u00a0]?[×x–\-/:][ \u00a0]?\d[\d.,٫]*|[ \u00a0]\d[\d.,٫]*)*"
+    r"(?:[ \u00a0]?(?:[KMG]B|kbit/s|Mbit/s|ms|px|%))?)(?![A-Za-z0-9/=_-])"
+)
 _FIGURE = re.compile(FIGURE_PATTERN)
 
 
@@ -116,7 +133,7 @@ def isolate_figures(text: str) -> str:
     """Each figure in a left-to-right isolate (LRI … PDI), with no-break spaces, so that inside
     Arabic or Persian text "1280 × 720" and "1100 MB" keep their order instead of being
     reversed around the "×" or split from their unit."""
-    return _FIGURE.sub(lambda match: f"\u2066{_unbroken(match.group(0))}\u2069", text)
+    return _FIGURE.sub(lambda m: f"{m.group(1)}\u2066{_unbroken(m.group(2))}\u2069", text)
 
 
 def _unbroken(figure: str) -> str:

@@ -134,9 +134,9 @@ def language_facts(
     request = InterpreterRequest.from_dict(interpreter)
     if request is not None:
         name = (
-            language_name(request.language, t.locale)
-            if request.language
-            else t("counsellor.interpreter.written", text=literal(request.written))
+            t("counsellor.interpreter.written", text=literal(request.written))
+            if request.written
+            else language_name(request.language, t.locale)
         )
         facts.append(
             (

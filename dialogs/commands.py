@@ -29,7 +29,13 @@ from dialogs.interpreter import InterpreterDialog
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.language import language_card, named_language
 from dialogs.phone_switch import PhoneSwitchDialog
-from dialogs.question import ask, card_submit, choice_card, recognize_choice
+from dialogs.question import (
+    ask,
+    card_submit,
+    choice_card,
+    open_question_takes,
+    recognize_choice,
+)
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
 from dialogs.tech_check import issue_link
@@ -119,6 +125,12 @@ class GlobalCommands:
         if recognised is None:
             return False
         command, argument = recognised
+        if (
+            command == Command.SET_LANGUAGE
+            and card_submit(context.activity) is None
+            and await open_question_takes(dialog_context)
+        ):
+            return False  # "Türkisch" answers "for which language?", it does not switch the chat
         handler = {
             Command.HELP: self._help,
             Command.RESTART: self._ask_restart,

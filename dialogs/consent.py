@@ -27,9 +27,9 @@ from bot.domain.local_time import format_local
 from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from cards import ADAPTIVE_CARD_CONTENT_TYPE, card_message
 from dialogs.consent_texts import (
+    consent_fingerprints,
     consent_summary,
     consent_text,
-    text_fingerprint,
     version_id,
 )
 from dialogs.question import (
@@ -229,6 +229,7 @@ class ConsentDialog(ComponentDialog):
         self, step: WaterfallStepContext, action: ConsentAction, **fields: str
     ) -> ConsentEvent:
         t = texts(step.context)
+        text_sha256, summary_sha256 = consent_fingerprints(t, self._services.settings)
         # One answer to one card is one event: a double click, a resent message or a turn
         # that runs again (here or on another instance) finds the event already there.
         return ConsentEvent(
@@ -236,8 +237,8 @@ class ConsentDialog(ComponentDialog):
             client_id=client_of(step.context).client_id,
             action=action,
             text_version=version_id(t.locale),
-            text_sha256=text_fingerprint(consent_text(t, self._services.settings)),
-            summary_sha256=text_fingerprint(consent_summary(t)),
+            text_sha256=text_sha256,
+            summary_sha256=summary_sha256,
             receipt_id=new_receipt_id(),
             cause=step.context.activity.id or "",
             **fields,

@@ -36,23 +36,39 @@ def version_id(locale: str, version: str = CONSENT_VERSION) -> str:
     return f"{version}/{locale}"
 
 
-def consent_text(t: Translator, settings: Settings, version: str = CONSENT_VERSION) -> list[str]:
-    """The full consent text of ``version``, in ``t``'s language, as the client read it."""
+def consent_text(
+    t: Translator, settings: Settings, version: str = CONSENT_VERSION, *, plain: bool = False
+) -> list[str]:
+    """The full consent text of ``version``, in ``t``'s language, as the client read it;
+    ``plain``: without the marks that only order figures in right-to-left text (what the
+    fingerprint is taken of, so that it depends on the wording alone)."""
+    lookup = t.plain if plain else t
     prefix = f"consent.{version}"
-    contact = settings.data_protection_contact or t(f"{prefix}.contact_default")
+    contact = settings.data_protection_contact or lookup(f"{prefix}.contact_default")
     return [
-        t(f"{prefix}.{name}", contact=contact, jobcenter=settings.jobcenter_name)
+        lookup(f"{prefix}.{name}", contact=contact, jobcenter=settings.jobcenter_name)
         for name in CONSENT_PARAGRAPHS[version]
     ]
 
 
-def consent_summary(t: Translator, version: str = CONSENT_VERSION) -> list[str]:
+def consent_summary(
+    t: Translator, version: str = CONSENT_VERSION, *, plain: bool = False
+) -> list[str]:
     """The short summary on the card, the decision's basis with the full text one tap away."""
-    return [t(f"consent.{version}.summary.{name}") for name in CONSENT_SUMMARIES[version]]
+    lookup = t.plain if plain else t
+    return [lookup(f"consent.{version}.summary.{name}") for name in CONSENT_SUMMARIES[version]]
 
 
 def text_fingerprint(paragraphs: list[str]) -> str:
     return hashlib.sha256("\n".join(paragraphs).encode()).hexdigest()
+
+
+def consent_fingerprints(t: Translator, settings: Settings) -> tuple[str, str]:
+    """What a consent event records: the SHA-256 of the full text and of the summary shown."""
+    return (
+        text_fingerprint(consent_text(t, settings, plain=True)),
+        text_fingerprint(consent_summary(t, plain=True)),
+    )
 
 
 def catalog_fingerprint(locale: str, version: str = CONSENT_VERSION) -> str:
@@ -69,10 +85,6 @@ def register() -> dict[str, dict[str, dict[str, Any]]]:
     """Version → language → ``{"sha256": …, "status": "original" | "reviewed" | "draft"}``."""
     with Path(REGISTER).open(encoding="utf-8") as handle:
         return json.load(handle)
-
-
-def translation_status(version: str, locale: str) -> str:
-    return str(register().get(version, {}).get(locale, {}).get("status", "draft"))
 
 
 def fingerprints() -> dict[str, dict[str, str]]:

@@ -25,7 +25,7 @@ from bot.domain.consent import (
     new_receipt_id,
 )
 from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory
-from bot.domain.handoff_events import Notifier
+from bot.domain.handoff_events import HandoffEvent, Notifier
 from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
 from bot.domain.interpreters import InterpreterRequest, InterpreterStatus
 from bot.domain.invitations import Invitations
@@ -276,6 +276,8 @@ class CounsellorDesk(ActivityHandler):
         self, turn_context: TurnContext, handoff: Handoff, verb: str, data: dict[str, Any]
     ) -> tuple[Handoff, list[str]]:
         def arrange(stored: Handoff) -> bool:
+            if stored.status not in OPEN_HANDOFF_STATUSES:
+                return False  # a card left over from a cancelled or closed request
             if (stored.interpreter or {}).get("status") != InterpreterStatus.REQUESTED:
                 return False
             stored.interpreter = {**stored.interpreter, "status": InterpreterStatus.ARRANGED}
@@ -289,6 +291,8 @@ class CounsellorDesk(ActivityHandler):
             t = translator(updated.locale)
             text = t("interpreter.arranged", language=literal(request.name(t.locale)))
             await self._services.sender.send(updated.client_ref, MessageFactory.text(text))
+            # colleagues' cards and the overview say "bestellt" too
+            await self._services.notifier.handoff_event(updated, HandoffEvent.INTERPRETER_ARRANGED)
         return updated or handoff, []
 
     async def _help_done(

@@ -16,7 +16,7 @@ import re
 import secrets
 from functools import cache
 
-from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext
+from botbuilder.dialogs import DialogContext
 from botbuilder.schema import Activity
 
 from bot.domain.handoffs import BENEFITS_TOPIC
@@ -25,12 +25,9 @@ from cards import card_message
 from dialogs.journey import CHOSEN, JourneyDialog
 from dialogs.question import (
     MAX_TYPED_ANSWER_CHARS,
-    ChoiceQuestion,
-    Question,
-    Reprompt,
     card_submit,
     normalise,
-    recognize_choice,
+    open_question_takes,
     tell_card_is_answered,
 )
 from dialogs.services import JourneyServices
@@ -79,28 +76,6 @@ def understood(text: str | None) -> str | None:
     return wishes[0] if len(wishes) == 1 else None
 
 
-async def _open_question_takes(dialog_context: DialogContext) -> bool:
-    """Whether the question waiting for an answer reads this text as its answer."""
-    stack = dialog_context.stack
-    dialog: Dialog | None = dialog_context.find_dialog_sync(stack[0].id) if stack else None
-    # the SDK's ComponentDialog is no DialogContainer here: walk down its inner stacks
-    while isinstance(dialog, ComponentDialog) and stack:
-        stack = stack[0].state[ComponentDialog.persisted_dialog_state].dialog_stack
-        dialog = await dialog.find_dialog(stack[0].id) if stack else None
-    if not isinstance(dialog, Question) or not stack:
-        return False
-    options = stack[0].state["options"]
-    context = dialog_context.context
-    if isinstance(dialog, ChoiceQuestion) and "choices" in options:
-        # only a whole answer: "Telefon" names the device, "lieber Telefon" is a wish
-        exact = recognize_choice(
-            context.activity.text, options["question"], options["choices"], exact=True
-        )
-        return exact is not None
-    answer = await dialog.recognize(context, options, None)
-    return answer is not None and not isinstance(answer, Reprompt)
-
-
 class EarlyAnswers:
     def __init__(self, services: JourneyServices) -> None:
         self._services = services
@@ -117,7 +92,7 @@ class EarlyAnswers:
         if context.activity.attachments:
             return False
         meant = understood(context.activity.text)
-        if meant is None or await _open_question_takes(dialog_context):
+        if meant is None or await open_question_takes(dialog_context):
             return False
         answers = session_of(context).answers
         if meant == BENEFITS_TOPIC:

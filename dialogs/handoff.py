@@ -22,6 +22,7 @@ from dialogs.session import client_of, conversation_reference, effect_key, sessi
 
 TECH_HELP = "tech_help"
 CONSULTATION = "consultation"
+STEPS = "handoff.with_interpreter"
 
 
 class HandoffDialog(ComponentDialog):
@@ -37,11 +38,14 @@ class HandoffDialog(ComponentDialog):
         self.add_dialog(WindowsQuestion("handoff.windows"))
         self.add_dialog(
             WaterfallDialog(
-                "handoff.steps",
-                [self._ask_phone, self._ask_interpreter, self._ask_windows, self._record],
+                STEPS, [self._ask_phone, self._ask_interpreter, self._ask_windows, self._record]
             )
         )
-        self.initial_dialog_id = "handoff.steps"
+        # a conversation saved before the interpreter question waits in these steps
+        self.add_dialog(
+            WaterfallDialog("handoff.steps", [self._ask_phone, self._ask_windows, self._record])
+        )
+        self.initial_dialog_id = STEPS
 
     async def _ask_phone(self, step: WaterfallStepContext):
         purpose = (step.options or {}).get("purpose", CONSULTATION)
@@ -66,6 +70,7 @@ class HandoffDialog(ComponentDialog):
         return await step.next(None)
 
     async def _ask_windows(self, step: WaterfallStepContext):
+        step.values.setdefault("phone", step.result or "")  # the steps saved before: no question
         question = f"windows.question.{step.values['purpose']}"
         return await step.begin_dialog(PreferredTimesDialog.__name__, {"question": question})
 

@@ -15,7 +15,6 @@ from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepCo
 from botbuilder.schema import Activity
 
 from bot.domain.handoff_events import HandoffEvent
-from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff
 from bot.domain.interpreters import (
     INTERPRETER_LANGUAGES,
     InterpreterRequest,
@@ -26,6 +25,7 @@ from bot.domain.interpreters import (
 from bot.domain.typed_text import normalise
 from bot.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, Translator
 from cards import card_message
+from cards.markdown import literal
 from dialogs.question import Options, Question, Reprompt, recognize_choice
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
@@ -81,12 +81,13 @@ class InterpreterQuestion(Question):
                 }
             )
             return request.as_dict() if request else Reprompt("interpreter.missing_language")
-        named = named_interpreter_language(context.activity.text)
-        if named:
-            return InterpreterRequest(language=named).as_dict()
+        # "No thanks, I speak English" is a no: the answer comes before a language named
         answer = recognize_choice(context.activity.text, "interpreter", ["yes", "no"])
         if answer == "no":
             return NOT_WANTED
+        named = named_interpreter_language(context.activity.text)
+        if named:
+            return InterpreterRequest(language=named).as_dict()
         if answer == "yes":
             if chat_language(locale):
                 return InterpreterRequest(language=chat_language(locale)).as_dict()
@@ -112,48 +113,28 @@ class InterpreterDialog(ComponentDialog):
         t = texts(context)
         session_of(context).answers[INTERPRETER] = step.result
         request = InterpreterRequest.from_dict(step.result)
-        told = await self._tell_open_handoffs(context, request)
+        requested, changed = await self._services.handoffs.note_interpreter(
+            client_of(context).client_id, request
+        )
+        event = (
+            HandoffEvent.INTERPRETER_REQUESTED if request else HandoffEvent.INTERPRETER_CANCELLED
+        )
+        for handoff in changed:
+            await self._services.notifier.handoff_event(handoff, event)
         if request is None:
             await context.send_activity(t("interpreter.declined"))
         else:
-            key = "interpreter.noted_later" if told else "interpreter.noted"
-            await context.send_activity(t(key, language=request.name(t.locale)))
+            key = "interpreter.noted_later" if requested else "interpreter.noted"
+            await context.send_activity(t(key, language=literal(request.name(t.locale))))
         return await step.end_dialog(step.result)
-
-    async def _tell_open_handoffs(
-        self, context: TurnContext, request: InterpreterRequest | None
-    ) -> bool:
-        """Write the wish into the client's open consultation requests; ``True`` if any."""
-        wish = request.as_dict() if request else {}
-
-        def note(handoff: Handoff) -> bool:
-            if handoff.status not in OPEN_HANDOFF_STATUSES or handoff.interpreter == wish:
-                return False
-            handoff.interpreter = wish
-            return True
-
-        told = False
-        client_id = client_of(context).client_id
-        for handoff in await self._services.handoffs.for_client(client_id):
-            if handoff.purpose != "consultation" or handoff.status not in OPEN_HANDOFF_STATUSES:
-                continue
-            told = True
-            updated, changed = await self._services.handoffs.update(
-                client_id, handoff.handoff_id, note
-            )
-            if updated is not None and changed:
-                event = (
-                    HandoffEvent.INTERPRETER_REQUESTED
-                    if request
-                    else HandoffEvent.INTERPRETER_CANCELLED
-                )
-                await self._services.notifier.handoff_event(updated, event)
-        return told
 
 
 def chat_language(locale: str) -> str:
-    """The interpreter language a chat language suggests ("" for German)."""
-    return locale if locale != DEFAULT_LOCALE and locale in INTERPRETER_LANGUAGES else ""
+    """The interpreter language a chat language suggests: none for German, and none for the
+    Persian chat, whose readers may need Farsi or Dari — they pick one."""
+    if locale in (DEFAULT_LOCALE, "fa"):
+        return ""
+    return locale if locale in INTERPRETER_LANGUAGES else ""
 
 
 def named_interpreter_language(text: str | None) -> str:

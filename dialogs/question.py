@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
+from botbuilder.dialogs import (
+    ComponentDialog,
+    Dialog,
+    DialogContext,
+    DialogInstance,
+    DialogTurnResult,
+)
 from botbuilder.dialogs.choices import Choice, ChoiceRecognizers, FindChoicesOptions
 from botbuilder.schema import Activity, ActivityTypes
 
@@ -207,3 +213,25 @@ def recognize_choice(
         utterance, candidates, FindChoicesOptions(allow_partial_matches=False)
     )
     return found[0].resolution.value if found else None
+
+
+async def open_question_takes(dialog_context: DialogContext) -> bool:
+    """Whether the question waiting for an answer reads this text as its answer."""
+    stack = dialog_context.stack
+    dialog: Dialog | None = dialog_context.find_dialog_sync(stack[0].id) if stack else None
+    # the SDK's ComponentDialog is no DialogContainer here: walk down its inner stacks
+    while isinstance(dialog, ComponentDialog) and stack:
+        stack = stack[0].state[ComponentDialog.persisted_dialog_state].dialog_stack
+        dialog = await dialog.find_dialog(stack[0].id) if stack else None
+    if not isinstance(dialog, Question) or not stack:
+        return False
+    options = stack[0].state["options"]
+    context = dialog_context.context
+    if isinstance(dialog, ChoiceQuestion) and "choices" in options:
+        # only a whole answer: "Telefon" names the device, "lieber Telefon" is a wish
+        exact = recognize_choice(
+            context.activity.text, options["question"], options["choices"], exact=True
+        )
+        return exact is not None
+    answer = await dialog.recognize(context, options, None)
+    return answer is not None and not isinstance(answer, Reprompt)

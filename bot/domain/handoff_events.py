@@ -22,6 +22,7 @@ class HandoffEvent(StrEnum):
     CLIENT_DELETED_DATA = "client_deleted_data"
     INTERPRETER_REQUESTED = "interpreter_requested"
     INTERPRETER_CANCELLED = "interpreter_cancelled"
+    INTERPRETER_ARRANGED = "interpreter_arranged"
 
 
 class Notifier(Protocol):

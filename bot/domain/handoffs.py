@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.consent import ConsentStatus
+from bot.domain.interpreters import InterpreterRequest
 from bot.domain.record import Record, record_key, utc_now
 from bot.storage.documents import ConflictError, DocumentStore
 
@@ -151,6 +152,36 @@ class Handoffs:
                 cancelled.append(updated)
         return cancelled
 
+    async def note_interpreter(
+        self, client_id: str, request: InterpreterRequest | None
+    ) -> tuple[bool, list[Handoff]]:
+        """Write an interpreter wish (``None``: none any more) into the client's open
+        consultation requests: whether there is one, and the ones this call changed. The same
+        language asked for again changes nothing (an interpreter arranged stays arranged)."""
+
+        def is_open_request(handoff: Handoff) -> bool:
+            return handoff.purpose == "consultation" and handoff.status in OPEN_HANDOFF_STATUSES
+
+        def note(handoff: Handoff) -> bool:
+            if not is_open_request(handoff):
+                return False
+            if InterpreterRequest.same_wish(
+                InterpreterRequest.from_dict(handoff.interpreter), request
+            ):
+                return False
+            handoff.interpreter = request.as_dict() if request else {}
+            return True
+
+        requests = [
+            handoff for handoff in await self.for_client(client_id) if is_open_request(handoff)
+        ]
+        changed = []
+        for handoff in requests:
+            updated, did = await self.update(client_id, handoff.handoff_id, note)
+            if updated is not None and did:
+                changed.append(updated)
+        return bool(requests), changed
+
     async def delete_all(self, client_id: str) -> int:
         handoffs = await self.for_client(client_id)
         for handoff in handoffs:
@@ -170,3 +201,4 @@ def _cancel_and_scrub(handoff: Handoff) -> None:
     handoff.windows = []
     handoff.tech = {}
     handoff.client_ref = {}
+    handoff.interpreter = {}  # the client's own words for a language, too

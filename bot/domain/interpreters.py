@@ -56,8 +56,16 @@ class InterpreterRequest:
         return {"language": self.language, "written": self.written, "status": self.status}
 
     def name(self, reader_locale: str) -> str:
-        """The language in the reader's words, or the client's own words for it."""
-        return language_name(self.language, reader_locale) if self.language else self.written
+        """The client's own words for the language when they wrote any (they say more than a
+        list entry that was merely preselected), else the language in the reader's words."""
+        return self.written or language_name(self.language, reader_locale)
+
+    @staticmethod
+    def same_wish(first: InterpreterRequest | None, second: InterpreterRequest | None) -> bool:
+        """The same language asked for (whatever has been arranged meanwhile)."""
+        if first is None or second is None:
+            return first is second
+        return (first.language, first.written) == (second.language, second.written)
 
 
 def clean_written(text: object) -> str:

@@ -138,7 +138,7 @@ class VideoberatungBot(ActivityHandler):
         """Card actions are the counsellors'; a client's (forged) one is refused politely."""
         log.warning("refused a card action from someone who is not a counsellor")
         t = translator(match_locale(turn_context.activity.locale, self._default_locale))
-        return refusal(t("desk.action.refused"))
+        return refusal(t("common.staff_only"))
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext

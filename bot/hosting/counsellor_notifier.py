@@ -29,6 +29,7 @@ NOTED_EVENTS = frozenset(
         HandoffEvent.PHONE_DECLINED,
         HandoffEvent.INTERPRETER_REQUESTED,
         HandoffEvent.INTERPRETER_CANCELLED,
+        HandoffEvent.INTERPRETER_ARRANGED,
     }
 )
 STAGE_BY_EVENT = {
@@ -63,7 +64,16 @@ class CounsellorNotifier:
         )
         if event == HandoffEvent.CLIENT_DELETED_DATA:
             # The card in the counsellor's chat is replaced by one without personal data.
-            handoff = replace(handoff, client_name="", phone="", windows=[], tech={}, topic="")
+            handoff = replace(
+                handoff,
+                client_name="",
+                phone="",
+                windows=[],
+                tech={},
+                topic="",
+                locale="",
+                interpreter={},
+            )
             await self.refresh_cards(handoff, stage, note=event, keep_case=False)
         elif event in NOTED_EVENTS:
             await self.refresh_cards(handoff, stage, note=event)

@@ -230,9 +230,9 @@ def page_texts(locale: str) -> dict[str, str]:
     texts = {}
     for key in load_catalog(DEFAULT_LOCALE):
         if key.startswith("techcheck.page."):
-            texts[key.removeprefix("techcheck.page.")] = t(key)
+            texts[key.removeprefix("techcheck.page.")] = t.plain(key)
         elif key.startswith(("techcheck.advice.", "techcheck.estimate.")):
-            texts[key.removeprefix("techcheck.")] = t(key)
+            texts[key.removeprefix("techcheck.")] = t.plain(key)
     return texts
 
 

@@ -18,7 +18,7 @@ from bot.domain.consent import ConsentLog
 from bot.domain.handoffs import Handoffs
 from bot.i18n import RTL_LOCALES, Translator, translator
 from cards.reading import card_actions, visible_texts
-from dialogs.consent_texts import CONSENT_VERSION, consent_text, text_fingerprint
+from dialogs.consent_texts import CONSENT_VERSION, consent_fingerprints
 from tests.integration.test_counsellor_flow import (
     COUNSELLOR,
     invoke,
@@ -110,7 +110,10 @@ async def test_the_whole_journey_typed_in_the_clients_language(
     await client.say(typed(t, "consent.answer.agree"))
     assert client.said(t("receipt.title.given"))
     assert client.said(t("interpreter.question"))
-    await client.say(typed(t, "interpreter.yes"))  # for the chat's own language
+    await client.say(typed(t, "interpreter.yes"))  # for the chat's own language …
+    if locale == "fa":  # … but Persian readers need Farsi or Dari: they are asked which
+        assert client.said(t("interpreter.missing_language"))
+        await client.say("دری")
     await client.say(f"{typed(t, 'windows.day.mon')} {typed(t, 'windows.part.morning')}")
     assert client.said(t("summary.title.consultation")), client.texts()
 
@@ -126,18 +129,19 @@ async def test_the_whole_journey_typed_in_the_clients_language(
     [event] = await ConsentLog(store).events(CLIENT)
     assert event.text_version == f"{CONSENT_VERSION}/{locale}"
     settings = settings_for_tests(Path("."))
-    assert event.text_sha256 == text_fingerprint(consent_text(t, settings))
+    assert (event.text_sha256, event.summary_sha256) == consent_fingerprints(t, settings)
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.locale == locale
     assert handoff.windows == ["mon-morning"]
-    assert handoff.interpreter == {"language": locale, "written": "", "status": "requested"}
+    wanted = "fa_AF" if locale == "fa" else locale
+    assert handoff.interpreter == {"language": wanted, "written": "", "status": "requested"}
 
     card = newest_card_of(person(service, http, connector, COUNSELLOR, "Berater Test"))
     facts = {fact["title"]: fact["value"] for fact in card["body"][1]["facts"]}
     german = {"uk": "Ukrainisch", "ru": "Russisch", "ar": "Arabisch", "fa": "Persisch"}
     name = german.get(locale, "Türkisch")
     assert facts["Sprache im Chat"] == name
-    assert facts["Dolmetscher"] == f"{name} – gewünscht"
+    assert facts["Dolmetscher"] == f"{'Dari' if locale == 'fa' else name} – gewünscht"
     assert "rtl" not in card
 
 
@@ -198,6 +202,16 @@ async def test_an_interpreter_for_another_language_reaches_the_counsellor_who_ar
     assert "\\[Badini\\]" in told[0]["text"]
     [handoff] = await Handoffs(service.app[STORE]).for_client(CLIENT)
     assert handoff.interpreter["status"] == "arranged"
+    await counsellor.say("Übersicht")  # the overview says it too
+    assert counsellor.said("Dolmetscher: „Kurdisch \\[Badini\\]")
+    assert counsellor.said("(so geschrieben) – bestellt")
+
+    # "Meine Daten löschen": the counsellor's card keeps neither the language nor the words
+    await client.say(typed(t, "command.delete"))
+    await client.say(typed(t, "delete.confirm.yes"))
+    card = newest_card_of(counsellor)
+    assert "Kurdisch" not in str(card)
+    assert "Sprache im Chat" not in str(card)
 
 
 def _actions(card: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ import cards.reading
 from bot.domain.counsellors import CaseloadEntry
 from bot.domain.handoffs import Handoff
 from bot.domain.interpreters import clean_written
-from bot.i18n import translator
+from bot.i18n import staff_translator
 from bot.techcheck_page.results import PostedResult, summarise
 from cards.counsellor_cards import STAGE_ORDER, handoff_card, overview_card
 from cards.markdown import literal
@@ -198,7 +198,7 @@ def test_joiners_in_names_and_emoji_are_kept() -> None:
 
 # --- every card ------------------------------------------------------------------------------
 
-T = translator("de")
+T = staff_translator("de")  # counsellor cards, and the client cards built alongside
 HOSTILE_NAME = "[Termin](https://evil.example) **fett** <b>x</b> {{DATE(2026-01-01T00:00:00Z)}}"
 HOSTILE_PHONE = "+49 [171](tel:0) <b>1</b>"
 HOSTILE_USER_AGENT = (

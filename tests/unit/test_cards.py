@@ -148,7 +148,7 @@ async def test_counsellor_and_appointment_cards_parse_without_warnings(
     from bot.domain.counsellors import CaseloadEntry
     from bot.domain.handoffs import Handoff
     from bot.domain.invitations import Invitations
-    from bot.i18n import translator
+    from bot.i18n import staff_translator
     from cards.counsellor_cards import (
         appointment_card,
         handoff_card,
@@ -193,7 +193,7 @@ async def test_counsellor_and_appointment_cards_parse_without_warnings(
     ).create("c")
     sent: list[dict] = []
     for locale in ("de", "en"):
-        t = translator(locale)
+        t = staff_translator(locale)
         sent += [handoff_card(t, handoff, event="consent_withdrawn") for handoff in variants]
         for activity in (
             appointment_card(t, variants[1], 450),

@@ -4,6 +4,7 @@ English), in the plain "Sie" form; typed answers never mean two things."""
 from __future__ import annotations
 
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bot.i18n import (
     STAFF_LOCALES_DIR,
     SUPPORTED_LOCALES,
     load_catalog,
+    load_staff_catalog,
     match_locale,
     read_catalog,
     staff_translator,
@@ -70,10 +72,25 @@ def test_staff_texts_are_in_german_and_english_only() -> None:
     assert not set(german) & client_keys("de")
     assert staff_translator("tr-TR").locale == "de"
     assert staff_translator("en-GB").locale == "en"
+    for key, text in german.items():
+        assert _fields(text) == _fields(english[key]), key
+
+
+def test_no_client_is_shown_a_staff_text() -> None:
+    """A client's translator has no staff text, not even through the German fallback."""
+    staff_key = next(iter(read_catalog(STAFF_LOCALES_DIR / "de.po")))
+    for locale in SUPPORTED_LOCALES:
+        assert not translator(locale).has(staff_key)
+    assert staff_translator("de").has(staff_key)
+    assert staff_translator("de").has("choice.topic.job")  # the cards quote client texts
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def test_every_literal_key_in_the_code_exists() -> None:
-    catalog = load_catalog("de")
+    catalog = load_staff_catalog("de")
     pattern = re.compile(r"""\bt\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")
     used = set()
     for folder in ("bot", "dialogs"):
@@ -85,13 +102,14 @@ def test_every_literal_key_in_the_code_exists() -> None:
 
 def test_german_texts_address_the_client_with_sie() -> None:
     informal = re.compile(r"\b(du|dich|dir|dein\w*|hast|bist|kannst|willst)\b", re.IGNORECASE)
-    offenders = {k: v for k, v in load_catalog("de").items() if informal.search(v)}
+    offenders = {k: v for k, v in load_staff_catalog("de").items() if informal.search(v)}
     assert offenders == {}
 
 
 def test_sentences_stay_short() -> None:
     for locale in SUPPORTED_LOCALES:
-        for key, text in load_catalog(locale).items():
+        catalog = load_staff_catalog(locale) if locale in STAFF_LOCALES else load_catalog(locale)
+        for key, text in catalog.items():
             for sentence in re.split(r"(?<=[.!?])\s+", text):
                 assert len(sentence.split()) <= 30, (locale, key, sentence)
 

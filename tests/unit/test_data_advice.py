@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.handoffs import Handoffs
-from bot.i18n import translator
+from bot.i18n import staff_translator
 from bot.storage import DocumentStore
 from cards.counsellor_cards import tech_summary
 from cards.reading import card_actions
 from tests.support.journey import CLIENT, Chat, reach_tech_check
 
-t = translator("de")
+t = staff_translator("de")  # the client texts, and the counsellor card quoting them
 DEVICES = {"smartphone": "tech.device.smartphone", "computer": "tech.device.computer"}
 
 

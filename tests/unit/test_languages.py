@@ -183,3 +183,66 @@ async def test_yes_without_a_language_in_a_german_chat_asks_which(chat: Chat) ->
     await chat.send("nein")
     assert chat.said(t("interpreter.declined"))
     assert chat.said(t("tech.device"))
+
+
+async def test_a_language_named_at_the_interpreter_question_answers_it(chat: Chat) -> None:
+    """ "Türkisch" there means the interpreter's language; the chat stays German."""
+    await reach_tech_check(chat)
+    await chat.send("Dolmetscher")
+    await chat.send("Türkisch")
+    assert not chat.said(translator("tr")("language.changed"))
+    assert chat.said(t("interpreter.noted", language="Türkisch"))
+    assert chat.said(t("tech.device"))
+
+
+@pytest.mark.parametrize("typed", ["No thanks, I speak English", "Nein, ich spreche Englisch"])
+async def test_no_with_a_language_named_is_a_no(settings, store: DocumentStore, typed: str) -> None:
+    chat = Chat(settings, store, locale="en-GB")
+    await chat.install()
+    await chat.send("interpreter")
+    await chat.send(typed)
+    en = translator("en")
+    assert chat.said(en("interpreter.declined"))
+
+
+async def test_the_clients_own_words_win_over_the_preselected_language(
+    settings, store: DocumentStore
+) -> None:
+    """In an Arabic chat Arabic is preselected; a client who writes "Kurdisch (Badini)" means
+    that — and what they wrote is shown as text, not Markdown."""
+    chat = Chat(settings, store, locale="ar-SY")
+    ar = translator("ar")
+    await chat.install()
+    await chat.send(ar("command.interpreter.label"))
+    written = "Kurdisch [Badini](https://evil.example)"
+    await chat.click(ar("interpreter.yes"), interpreter_language="ar", interpreter_written=written)
+    reply = next(text for text in chat.texts() if "Badini" in text)
+    assert "\\[Badini\\]" in reply
+    assert "](https://evil.example)" not in reply.replace("\\]", "")
+
+
+async def test_the_persian_chat_asks_farsi_or_dari(settings, store: DocumentStore) -> None:
+    chat = Chat(settings, store, locale="fa-IR")
+    fa = translator("fa")
+    await chat.install()
+    await chat.send(fa("command.interpreter.label"))
+    [choices] = [i for i in chat.last_card()["body"] if i.get("id") == "interpreter_language"]
+    assert choices["value"] == ""  # nothing preselected: Farsi and Dari are both on the list
+    await chat.send(fa("interpreter.yes"))
+    assert chat.said(fa("interpreter.missing_language"))
+    await chat.send("دری")
+    assert chat.said(fa("interpreter.noted", language="دری"))
+
+
+async def test_asking_again_for_the_same_language_changes_nothing(
+    chat: Chat, store: DocumentStore
+) -> None:
+    await reach_consent(chat)
+    await chat.click(t("consent.answer.agree"))
+    await chat.click(t("common.next"), days="fri", parts="morning")
+    for _ in range(2):
+        await chat.send("Dolmetscher")
+        await chat.send("Paschtu")
+    [handoff] = await Handoffs(store).for_client(CLIENT)
+    assert handoff.interpreter == {"language": "ps", "written": "", "status": "requested"}
+    assert chat.notifier.events.count((handoff.handoff_id, "interpreter_requested")) == 1

@@ -16,7 +16,8 @@ from typing import Any
 from bot.domain.consent import ConsentLog
 from bot.domain.handoffs import Handoffs
 from bot.storage import DocumentStore
-from tests.support.journey import Chat
+from tests.support.journey import CLIENT as CLIENT_OF_CHAT
+from tests.support.journey import Chat, reach_consent
 
 SAVED = json.loads(
     (Path(__file__).parents[1] / "support" / "state_before_the_layers.json").read_text("utf-8")
@@ -105,3 +106,29 @@ async def test_a_whole_journey_keeps_only_plain_values_in_state(
     await chat.click("Rufen Sie mich an (Hilfe bei der Technik)")
     named = await classes_in_state(store)
     assert all(name.startswith("botbuilder.") for name in named), named
+
+
+async def test_a_client_at_the_times_card_saved_before_the_interpreter_step_carries_on(
+    chat: Chat, store: DocumentStore
+) -> None:
+    """The handoff steps grew an interpreter question; a conversation saved in the old
+    three steps (waiting on the times card, step 1) still ends in one handoff."""
+    await reach_consent(chat)
+    await chat.click("Ja, ich bin einverstanden")
+    assert chat.said("Wann passt Ihnen ein Termin?")
+    key = f"msteams/conversations/a:{CLIENT_OF_CHAT}"
+    document = await store.get("state", key, partition=key)
+    assert document is not None
+    saved = json.dumps(document.body)
+    assert saved.count('"id": "handoff.with_interpreter"') == 1
+    old = re.sub(
+        r'"id": "handoff.with_interpreter", "state": \{(.*?)"stepIndex": 2',
+        r'"id": "handoff.steps", "state": {\1"stepIndex": 1',
+        saved,
+    )
+    assert old != saved
+    await store.upsert("state", key, json.loads(old), partition=key)
+    await chat.click("Weiter", days="mon", parts="morning")
+    assert chat.said("Geschafft! Wir haben Ihre Anfrage an Ihre Beraterin oder Ihren Berater")
+    [handoff] = await Handoffs(store).for_client(CLIENT_OF_CHAT)
+    assert handoff.windows == ["mon-morning"]

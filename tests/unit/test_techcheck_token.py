@@ -33,7 +33,7 @@ from bot.domain.techcheck_links import (
     public_base_url,
     registered,
 )
-from bot.i18n import SUPPORTED_LOCALES, load_catalog, translator
+from bot.i18n import SUPPORTED_LOCALES, load_catalog, staff_translator, translator
 from bot.storage import DocumentStore
 from bot.techcheck_page.results import (
     THRESHOLDS_KBPS,
@@ -425,7 +425,7 @@ def measured(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_chat_and_the_counsellor_see_the_result_in_words() -> None:
-    t = translator("de")
+    t = staff_translator("de")
     card = measured_card(t, measured()).attachments[0].content
     texts = card_texts(card)
     assert texts[0] == "Ihr Technik-Check ist fertig: Alles ist bereit."
@@ -446,7 +446,7 @@ def test_the_chat_and_the_counsellor_see_the_result_in_words() -> None:
         windows=["mon-morning"],
         tech={"outcome": "ready", "advice": [], "mb_60_min": 1100, "measured": measured()},
     )
-    english = translator("en")
+    english = staff_translator("en")
     facts = {
         fact["title"]: fact["value"] for fact in handoff_card(english, handoff)["body"][1]["facts"]
     }

@@ -39,11 +39,12 @@
   let audio = null;
 
   // On a right-to-left page each figure is a left-to-right isolate (LRI … PDI), so that
-  // "1280 × 720" or "8 Mbit/s" keeps its order inside Arabic or Persian text (as bot/i18n.py).
-  const FIGURE = new RegExp(config.figurePattern, "g");
+  // "1280 × 720" or "8 Mbit/s" keeps its order inside Arabic or Persian text (the pattern is
+  // bot/i18n.py's; the page gets the catalog's texts unisolated).
+  const FIGURE = config.dir === "rtl" ? new RegExp(config.figurePattern, "g") : null;
   const isolate = (line) =>
-    config.dir === "rtl"
-      ? line.replace(FIGURE, (figure) => `\u2066${figure.replaceAll(" ", "\u00a0")}\u2069`)
+    FIGURE
+      ? line.replace(FIGURE, (_, start, figure) => `${start}\u2066${figure.split(" ").join("\u00a0")}\u2069`)
       : line;
 
   function text(key, params = {}) {
