@@ -26,7 +26,7 @@ from tests.integration.test_counsellor_flow import (
     person,
 )
 from tests.support.http_bot import TENANT_ID, RunningBot, StartBot, TeamsClient
-from tests.support.journey import settings_for_tests
+from tests.support.journey import TO_CONSENT_KEYS, settings_for_tests
 
 CLIENT = "3f2504e0-4f89-41d3-9a0c-0305e82c3399"
 SCRIPTS = {
@@ -95,15 +95,7 @@ async def test_the_whole_journey_typed_in_the_clients_language(
     t = translator(locale)
     client = await linked_client(service, http, connector, locale)
     assert client.said(t("invitation.linked"))
-    for key in (
-        "choice.topic.application",
-        "choice.type.video",
-        "tech.device.computer",
-        "tech.app.app",
-        "tech.camera_mic.both",
-        "tech.place.yes",
-        "tech.connection.wifi",
-    ):
+    for key in TO_CONSENT_KEYS:
         await client.say(typed(t, key))
         assert not client.said(t("common.not_understood")), (key, typed(t, key))
     assert client.said(t("consent.title"))

@@ -174,6 +174,17 @@ class Chat:
 
 #: the ``user_id`` of a ``Chat`` (its client's Entra object id)
 CLIENT = "aad-client-1"
+#: the catalog keys of the answers from the topic to the consent card, for a video
+#: consultation on job applications with everything ready: click ``t(key)`` in any language
+TO_CONSENT_KEYS = (
+    "choice.topic.application",
+    "choice.type.video",
+    "tech.device.computer",
+    "tech.app.app",
+    "tech.camera_mic.both",
+    "tech.place.yes",
+    "tech.connection.wifi",
+)
 
 
 async def reach_tech_check(chat: Chat) -> None:

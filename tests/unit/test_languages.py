@@ -14,7 +14,13 @@ from bot.storage import DocumentStore
 from cards.reading import card_actions, visible_texts
 from dialogs.consent_texts import consent_text
 from dialogs.interpreter import named_interpreter_language
-from tests.support.journey import CLIENT, Chat, reach_consent, reach_tech_check
+from tests.support.journey import (
+    CLIENT,
+    TO_CONSENT_KEYS,
+    Chat,
+    reach_consent,
+    reach_tech_check,
+)
 
 t = translator("de")
 #: the language card, as the issue names the languages
@@ -78,15 +84,7 @@ async def test_a_translated_consent_card_opens_the_german_original(
     chat = Chat(settings, store, locale="uk-UA")
     uk = translator("uk")
     await chat.install()
-    for key in (
-        "choice.topic.job",
-        "choice.type.video",
-        "tech.device.computer",
-        "tech.app.app",
-        "tech.camera_mic.both",
-        "tech.place.yes",
-        "tech.connection.wifi",
-    ):
+    for key in TO_CONSENT_KEYS:
         await chat.click(uk(key))
     card = chat.last_card()
     toggles = {a["title"]: a["targetElements"] for a in card_actions(card, "Action.Toggle")}
