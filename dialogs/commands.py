@@ -22,7 +22,7 @@ from bot.domain.invitations import looks_like_code
 from bot.domain.local_time import format_clock, format_local
 from bot.domain.profiles import ClientProfile
 from bot.domain.typed_text import normalise
-from bot.i18n import SUPPORTED_LOCALES, Translator, all_translators
+from bot.i18n import SUPPORTED_LOCALES, Translator
 from cards import card_message
 from cards.tech_result_cards import link_card
 from dialogs.interpreter import InterpreterDialog
@@ -35,6 +35,7 @@ from dialogs.question import (
     choice_card,
     open_question_takes,
     recognize_choice,
+    typed_forms,
 )
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
@@ -61,6 +62,19 @@ class Command(StrEnum):
     DECLINE_PHONE = "decline_phone"
 
 
+#: the commands a client may type (the others are buttons only)
+TYPED_COMMANDS = (
+    Command.HELP,
+    Command.RESTART,
+    Command.LANGUAGE,
+    Command.WITHDRAW,
+    Command.DELETE,
+    Command.TECHCHECK,
+    Command.RESUME,
+    Command.INTERPRETER,
+)
+
+
 def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
     """The command and its argument (a locale), from a card click or the typed text."""
     submit = card_submit(context.activity)
@@ -79,19 +93,9 @@ def recognize_command(context: TurnContext) -> tuple[Command, str] | None:
     locale = named_language(text)
     if locale is not None:
         return Command.SET_LANGUAGE, locale
-    for t in all_translators():
-        for command in (
-            Command.HELP,
-            Command.RESTART,
-            Command.LANGUAGE,
-            Command.WITHDRAW,
-            Command.DELETE,
-            Command.TECHCHECK,
-            Command.RESUME,
-            Command.INTERPRETER,
-        ):
-            if text in {normalise(v) for v in t.variants(f"command.{command}.typed")}:
-                return command, ""
+    for command in TYPED_COMMANDS:
+        if text in typed_forms(f"command.{command}.typed"):
+            return command, ""
     return None
 
 
@@ -217,7 +221,7 @@ class GlobalCommands:
             ways.append(t("help.in_person", address=settings.jobcenter_address))
         commands = [
             t(f"help.command.{command}")
-            for command in ("restart", "language", "techcheck", "withdraw", "delete")
+            for command in ("restart", "language", "interpreter", "techcheck", "withdraw", "delete")
         ]
         paragraphs = [t("help.intro"), t("help.alternatives"), *ways]
         await context.send_activity(
@@ -231,6 +235,7 @@ class GlobalCommands:
                     "commands": [{"text": f"- {text}"} for text in commands],
                     "privacy_label": t("welcome.privacy"),
                     "privacy_url": settings.privacy_url,
+                    "interpreter_label": t("command.interpreter.label"),
                     "fallback": "\n".join([t("help.title"), *paragraphs, *commands]),
                 },
             )

@@ -6,6 +6,8 @@ new language is one more catalog — no card grows a button per language.
 
 from __future__ import annotations
 
+from functools import cache
+
 from botbuilder.schema import Activity
 
 from bot.domain.typed_text import normalise
@@ -38,11 +40,15 @@ def switch_label() -> str:
 
 def named_language(text: str | None) -> str | None:
     """The language a client typed ("Türkçe", "arabic", "українською"), if it is one of ours."""
-    typed = normalise(text)
+    return _language_names().get(normalise(text))
+
+
+@cache
+def _language_names() -> dict[str, str]:
+    """Each language's own name and typed forms (from its own catalog) → the language."""
+    names: dict[str, str] = {}
     for locale in SUPPORTED_LOCALES:
         t = translator(locale)
-        if typed in {
-            normalise(name) for name in [t("language.name"), *t.variants("language.typed")]
-        }:
-            return locale
-    return None
+        for name in [t("language.name"), *t.variants("language.typed")]:
+            names.setdefault(normalise(name), locale)
+    return names

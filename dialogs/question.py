@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -187,6 +188,21 @@ def choice_card(t: Translator, options: Options, card_id: str, retry_text: str =
     )
 
 
+@cache
+def typed_forms(*keys: str) -> frozenset[str]:
+    """What a client may type for catalog entries, in every language, normalised: each ``|``
+    form of a ``.typed`` or ``.words`` entry, any other entry (a label) as it is. The catalogs
+    do not change while the service runs, so this is worked out once per key."""
+    forms: set[str] = set()
+    for t in all_translators():
+        for key in keys:
+            if key.endswith((".typed", ".words")):
+                forms |= {normalise(form) for form in t.variants(key)} if t.has(key) else set()
+            else:
+                forms.add(normalise(t(key)))
+    return frozenset(forms - {""})
+
+
 def recognize_choice(
     text: str | None, question_key: str, choices: list[str], *, exact: bool = False
 ) -> str | None:
@@ -198,12 +214,7 @@ def recognize_choice(
         return None
     candidates = []
     for choice in choices:
-        synonyms: list[str] = []
-        for t in all_translators():
-            synonyms.append(t(f"{question_key}.{choice}"))
-            if t.has(f"{question_key}.{choice}.typed"):
-                synonyms.extend(t.variants(f"{question_key}.{choice}.typed"))
-        whole = {normalise(synonym) for synonym in synonyms}
+        whole = typed_forms(f"{question_key}.{choice}", f"{question_key}.{choice}.typed")
         if utterance in whole:
             return choice
         candidates.append(Choice(value=choice, synonyms=sorted(whole)))

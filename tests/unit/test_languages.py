@@ -244,3 +244,14 @@ async def test_asking_again_for_the_same_language_changes_nothing(
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.interpreter == {"language": "ps", "written": "", "status": "requested"}
     assert chat.notifier.events.count((handoff.handoff_id, "interpreter_requested")) == 1
+
+
+async def test_the_help_card_names_and_offers_the_interpreter(chat: Chat) -> None:
+    await reach_tech_check(chat)
+    await chat.send("Hilfe")
+    assert chat.said(f"- {t('help.command.interpreter')}")
+    help_card = chat.cards()[0]  # the open question follows it
+    await chat.send(value=chat.button(t("command.interpreter.label"), help_card))
+    assert chat.said(t("interpreter.question"))
+    await chat.click(t("interpreter.no"))
+    assert chat.said(t("tech.device"))
