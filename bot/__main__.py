@@ -1,5 +1,6 @@
 """``python -m bot`` runs the service; ``python -m bot chat`` a terminal chat with it;
-``python -m bot playground`` the service together with Microsoft's Agents Playground."""
+``python -m bot playground`` the service together with Microsoft's Agents Playground;
+``python -m bot audit …`` the consent audit (read only)."""
 
 from __future__ import annotations
 
@@ -58,10 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.devtools.playground import main as playground_main
 
         return playground_main(rest)
-    parser = argparse.ArgumentParser(
-        prog="python -m bot [serve|chat|playground]", description=__doc__
-    )
-    parser.parse_args(rest if command == "serve" else argv)
+    if command != "audit":
+        parser = argparse.ArgumentParser(
+            prog="python -m bot [serve|chat|playground|audit]", description=__doc__
+        )
+        parser.parse_args(rest if command == "serve" else argv)
     try:
         settings = Settings()
     except ValidationError as error:
@@ -70,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             for item in error.errors()
         )
         print(f"Configuration error: {problems}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIGURATION
+    if command == "audit":
+        from bot.audit import main as audit_main
+
+        return audit_main(rest, settings)
     return serve(settings)
 
 

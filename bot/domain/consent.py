@@ -8,6 +8,7 @@ stores one event and hands back the stored one, with its receipt.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,9 @@ from bot.storage.documents import DocumentStore
 
 CONSENT_EVENT = "consent_event"
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
+
+
+RECEIPT_PATTERN = re.compile(rf"^VB-[{_RECEIPT_ALPHABET}]{{4}}-[{_RECEIPT_ALPHABET}]{{4}}$")
 
 
 def new_receipt_id() -> str:
@@ -97,6 +101,11 @@ class ConsentLog:
 
     async def events(self, client_id: str) -> list[ConsentEvent]:
         documents = await self._store.list_partition(CONSENT_EVENT, client_id)
+        return [ConsentEvent.from_body(document.body) for document in documents]
+
+    async def every_event(self) -> list[ConsentEvent]:
+        """Every client's events, for the audit (a read of the whole log)."""
+        documents = await self._store.list_kind(CONSENT_EVENT)
         return [ConsentEvent.from_body(document.body) for document in documents]
 
     async def status(self, client_id: str) -> ConsentState:

@@ -116,6 +116,7 @@ UNAVAILABLE_STATUSES = frozenset({401, 403, 408, 429, 449, 500, 502, 503, 504})
 
 LIVE = "(NOT IS_DEFINED(c.expiresAt) OR IS_NULL(c.expiresAt) OR c.expiresAt > @now)"
 LIST_QUERY = f"SELECT * FROM c WHERE c.pk = @pk AND c.kind = @kind AND {LIVE}"
+KIND_QUERY = f"SELECT * FROM c WHERE c.kind = @kind AND {LIVE}"
 EXPIRED_QUERY = (
     "SELECT c.id, c.pk, c.kind, c._etag FROM c WHERE IS_NUMBER(c.expiresAt) AND c.expiresAt <= @now"
 )
@@ -388,6 +389,22 @@ class CosmosDocumentStore(DocumentStore):
         # Sorted here rather than with ORDER BY: partitions are small (one client, one
         # counsellor, one hour of reminders), and a two-field ORDER BY needs a composite index.
         items.sort(key=lambda item: (item.get("createdAt", 0), item["id"]))
+        return [_document(item) for item in items]
+
+    async def list_kind(self, kind: str) -> list[Document]:
+        parameters: list[dict[str, object]] = [
+            {"name": "@kind", "value": kind},
+            {"name": "@now", "value": time.time()},
+        ]
+
+        async def query() -> list[dict[str, Any]]:
+            # no partition key: a cross-partition query, for reports only
+            pages = self._container(kind).query_items(KIND_QUERY, parameters=parameters)
+            return [item async for item in pages]
+
+        async with self._guard("list", SLOW_OPERATION_TIMEOUT):
+            items = await self._recovering(_container_name(kind), query)
+        items.sort(key=lambda item: (item.get("createdAt", 0), item["pk"], item["id"]))
         return [_document(item) for item in items]
 
     async def purge_expired(self) -> int:

@@ -154,5 +154,10 @@ class DocumentStore(ABC):
         """All live documents of a kind in one partition, oldest first."""
 
     @abstractmethod
+    async def list_kind(self, kind: str) -> list[Document]:
+        """All live documents of a kind in every partition, oldest first. It reads the whole
+        kind: for read-only reports (the consent audit), never on a client's turn."""
+
+    @abstractmethod
     async def purge_expired(self) -> int:
         """Remove documents past their time to live; returns how many."""

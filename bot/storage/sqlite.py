@@ -211,6 +211,17 @@ class SqliteDocumentStore(DocumentStore):
         )
         return [Document(kind, key, partition, json.loads(body), etag) for key, body, etag in rows]
 
+    async def list_kind(self, kind: str) -> list[Document]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT key, partition, body, etag FROM documents WHERE kind=? AND {LIVE}"
+            " ORDER BY created_at, rowid",
+            (kind, time.time()),
+        )
+        return [
+            Document(kind, key, partition, json.loads(body), etag)
+            for key, partition, body, etag in rows
+        ]
+
     async def purge_expired(self) -> int:
         cursor = await self.db.execute(
             "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?", (time.time(),)

@@ -45,6 +45,9 @@ class DelegatingStore(DocumentStore):
     async def list_partition(self, kind: str, partition: str) -> list[Document]:
         return await self.inner.list_partition(kind, partition)
 
+    async def list_kind(self, kind: str) -> list[Document]:
+        return await self.inner.list_kind(kind)
+
 
 class CountingStore(DelegatingStore):
     """Counts every data call by operation and kind."""

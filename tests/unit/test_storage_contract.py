@@ -150,6 +150,25 @@ async def test_partitions_list_in_creation_order_and_stay_apart(backend: Documen
     assert [d.key for d in await backend.list_partition("handoff", "c2")] == ["c2:h0"]
 
 
+async def test_a_kind_lists_across_partitions_oldest_first_and_live_only(
+    backend: DocumentStore,
+) -> None:
+    """For reports such as the consent audit: every partition, no other kind, nothing expired."""
+    await backend.create("consent_event", "c2:e1", {"n": 1}, partition="c2")
+    await backend.create("consent_event", "c1:e2", {"n": 2}, partition="c1")
+    await backend.create("consent_event", "c2:e3", {"n": 3}, partition="c2")
+    await backend.create("handoff", "c1:h1", {"n": 99}, partition="c1")
+    await backend.create("handoff", "c3:h0", {"n": 0}, partition="c3", ttl_seconds=-1)
+    listed = await backend.list_kind("consent_event")
+    assert [(d.partition, d.key, d.body["n"]) for d in listed] == [
+        ("c2", "c2:e1", 1),
+        ("c1", "c1:e2", 2),
+        ("c2", "c2:e3", 3),
+    ]
+    assert [d.key for d in await backend.list_kind("handoff")] == ["c1:h1"]
+    assert await backend.list_kind("profile") == []
+
+
 async def test_expired_documents_are_invisible_and_purged(backend: DocumentStore) -> None:
     await backend.create("state", "old", {"x": 1}, partition="old", ttl_seconds=-1)
     await backend.create("state", "new", {"x": 2}, partition="new", ttl_seconds=3600)
