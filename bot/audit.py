@@ -6,8 +6,9 @@ against the configured storage (``BOT_STORAGE``: SQLite or Cosmos DB).
 
 One row per consent event: receipt, time (UTC), kind, how, text version and language, the
 SHA-256 of the text, summary and uploaded form, and the deciding counsellor's object id. No
-names, no phone numbers, no client ids. Exit codes: 0 done; 1 no such receipt; 2 wrong
-arguments or settings; 3 storage unavailable.
+names, no phone numbers, no client ids; ``counted`` says whether the event changed the
+consent status. The store is opened read only. Exit codes: 0 done; 1 no such receipt; 2 wrong
+arguments or settings; 3 storage unavailable or unreadable.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ import csv
 import json
 import sys
 from datetime import date
-from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlparse
 
-from bot.config import Settings
+from bot.config import ConfigurationError, Settings
 from bot.domain.consent import RECEIPT_PATTERN, ConsentEvent, ConsentLog
-from bot.domain.consent_audit import FIELDS, AuditRow, receipt_history, rows_between
+from bot.domain.consent_audit import FIELDS, AuditRow, ConsentHistory
 from bot.storage import StoreUnavailableError, open_document_store
 
 EXIT_NOT_FOUND = 1
@@ -51,16 +50,22 @@ def main(argv: list[str], settings: Settings, out: TextIO = sys.stdout) -> int:
             parser.error(f"{args.receipt_id!r} is not a receipt number like VB-7KQ4-M2XD")
 
     try:
-        if not _database_exists(settings.storage_url):
-            raise StoreUnavailableError(f"no database at {settings.storage_url}")
-        events = asyncio.run(_read_events(settings))
+        history = ConsentHistory(asyncio.run(_read_events(settings)))
+    except ConfigurationError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except StoreUnavailableError as error:
         print(f"Storage unavailable: {error}", file=sys.stderr)
         return EXIT_STORAGE_UNAVAILABLE
+    except (KeyError, TypeError, ValueError) as error:  # a stored event this code cannot read
+        print(
+            f"A stored consent event could not be read ({type(error).__name__}).", file=sys.stderr
+        )
+        return EXIT_STORAGE_UNAVAILABLE
     if args.command == "consents":
-        rows = rows_between(events, args.since, args.until)
+        rows = history.rows_between(args.since, args.until)
     else:
-        rows = receipt_history(events, args.receipt_id)
+        rows = history.receipt(args.receipt_id)
         if not rows:
             print(f"No consent event has the receipt {args.receipt_id}.", file=sys.stderr)
             return EXIT_NOT_FOUND
@@ -68,13 +73,9 @@ def main(argv: list[str], settings: Settings, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _database_exists(url: str) -> bool:
-    """An audit creates nothing: a SQLite file that is not there is an error."""
-    return urlparse(url).scheme != "sqlite" or Path(url.removeprefix("sqlite:///")).exists()
-
-
 async def _read_events(settings: Settings) -> list[ConsentEvent]:
-    store = open_document_store(settings.storage_url, settings)
+    """Every consent event, from the store opened read only: an audit creates nothing."""
+    store = open_document_store(settings.storage_url, settings, read_only=True)
     await store.open()
     try:
         return await ConsentLog(store).every_event()
@@ -89,4 +90,9 @@ def write(rows: list[AuditRow], output_format: str, out: TextIO) -> None:
         return
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(row.as_dict() for row in rows)
+    writer.writerows({name: _cell(value) for name, value in row.as_dict().items()} for row in rows)
+
+
+def _cell(value: str) -> str:
+    """A value a spreadsheet would run as a formula (=, +, -, @ …) is written as text."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -313,6 +313,7 @@ class GlobalCommands:
                     event_id=f"withdrawn-{consent.event_id}",
                     client_id=client.client_id,
                     action=ConsentAction.WITHDRAWN,
+                    refers_to=consent.event_id,
                     text_version=consent.text_version,
                     text_sha256=consent.text_sha256,
                     method=consent.method,

@@ -218,13 +218,24 @@ class CounsellorDesk(ActivityHandler):
         ):
             return handoff, []
         verified = verb == "consent_verified"
+        # the form this handoff was made with: the decision names it (and its fingerprint)
+        form = next(
+            (
+                event
+                for event in await self._services.consents.events(handoff.client_id)
+                if event.receipt_id == handoff.receipt_id
+            ),
+            None,
+        )
         decision, _ = await self._services.consents.append(
             ConsentEvent(
                 event_id=f"form-decision-{handoff.handoff_id}",
                 client_id=handoff.client_id,
                 action=ConsentAction.VERIFIED if verified else ConsentAction.REJECTED,
-                text_version="",
-                text_sha256="",
+                text_version=form.text_version if form else "",
+                text_sha256=form.text_sha256 if form else "",
+                form_sha256=form.form_sha256 if form else "",
+                refers_to=form.event_id if form else "",
                 method="paper_form",
                 receipt_id=new_receipt_id(),
                 actor=f"counsellor:{sender_object_id(turn_context.activity)}",

@@ -38,6 +38,8 @@ class ConsentAction(StrEnum):
 
 
 DECISIONS = frozenset({ConsentAction.VERIFIED, ConsentAction.REJECTED})
+#: the events that are a consent (and carry the receipt the client keeps)
+CONSENTS = frozenset({ConsentAction.GIVEN, ConsentAction.FORM_UPLOADED})
 
 
 class ConsentStatus(StrEnum):
@@ -62,6 +64,8 @@ class ConsentEvent(Record):
     form_ref: str = ""
     form_sha256: str = ""
     actor: str = "client"
+    #: a decision or withdrawal: the event id of the consent it is about (empty before 2026-12)
+    refers_to: str = ""
     #: the activity that caused it: a turn that runs again recognises its own event
     cause: str = ""
     at: str = field(default_factory=lambda: utc_now().isoformat())
@@ -109,21 +113,28 @@ class ConsentLog:
         return [ConsentEvent.from_body(document.body) for document in documents]
 
     async def status(self, client_id: str) -> ConsentState:
-        """The current status follows from the events in order; a counsellor's decision on a
-        form counts only while a form awaits one (not, say, after a withdrawal)."""
-        state = ConsentState(ConsentStatus.NONE)
-        for event in await self.events(client_id):
-            action = ConsentAction(event.action)
-            if action in DECISIONS and state.status != ConsentStatus.PENDING_VERIFICATION:
-                continue
-            state.status = {
-                ConsentAction.GIVEN: ConsentStatus.GIVEN,
-                ConsentAction.FORM_UPLOADED: ConsentStatus.PENDING_VERIFICATION,
-                ConsentAction.VERIFIED: ConsentStatus.GIVEN,
-                ConsentAction.REJECTED: ConsentStatus.REJECTED,
-                ConsentAction.WITHDRAWN: ConsentStatus.WITHDRAWN,
-            }[action]
-            state.last = event
-            if action in (ConsentAction.GIVEN, ConsentAction.FORM_UPLOADED):
-                state.consent = event
-        return state
+        return replay(await self.events(client_id))[0]
+
+
+def replay(events: list[ConsentEvent]) -> tuple[ConsentState, set[str]]:
+    """The status a client's events (in order) lead to, and the ids of the events that did not
+    count: a counsellor's decision on a form counts only while a form awaits one (not, say,
+    after a withdrawal)."""
+    state = ConsentState(ConsentStatus.NONE)
+    ignored = set()
+    for event in events:
+        action = ConsentAction(event.action)
+        if action in DECISIONS and state.status != ConsentStatus.PENDING_VERIFICATION:
+            ignored.add(event.event_id)
+            continue
+        state.status = {
+            ConsentAction.GIVEN: ConsentStatus.GIVEN,
+            ConsentAction.FORM_UPLOADED: ConsentStatus.PENDING_VERIFICATION,
+            ConsentAction.VERIFIED: ConsentStatus.GIVEN,
+            ConsentAction.REJECTED: ConsentStatus.REJECTED,
+            ConsentAction.WITHDRAWN: ConsentStatus.WITHDRAWN,
+        }[action]
+        state.last = event
+        if action in CONSENTS:
+            state.consent = event
+    return state, ignored

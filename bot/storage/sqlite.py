@@ -56,13 +56,18 @@ COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
 class SqliteDocumentStore(DocumentStore):
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """``read_only``: for reports — the file must exist, nothing is created or changed."""
         self._path = path
+        self._read_only = read_only
         self._db: aiosqlite.Connection | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
     async def open(self) -> None:
         """Open (and create) the database; ``StoreUnavailableError`` if it cannot be used."""
+        if self._read_only:
+            await self._open_read_only()
+            return
         try:
             if isinstance(self._path, Path):
                 await asyncio.to_thread(self._prepare_files, self._path)
@@ -81,6 +86,20 @@ class SqliteDocumentStore(DocumentStore):
             reason = error.strerror if isinstance(error, OSError) else str(error)
             raise StoreUnavailableError(
                 f"cannot use the SQLite database {self._path} ({reason})"
+            ) from error
+
+    async def _open_read_only(self) -> None:
+        try:
+            uri = f"{await asyncio.to_thread(_file_uri, self._path)}?mode=ro"
+            self._db = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+            await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._db.execute("SELECT 1 FROM documents LIMIT 1")
+            if isinstance(self._path, Path):  # SQLite may add -wal/-shm to read a WAL file
+                await asyncio.to_thread(self._protect_companions, self._path)
+        except (OSError, sqlite3.Error) as error:
+            await self.close()
+            raise StoreUnavailableError(
+                f"cannot read the SQLite database {self._path} ({error})"
             ) from error
 
     @staticmethod
@@ -244,3 +263,7 @@ def _dump(body: JsonObject) -> str:
 
 def _expiry(now: float, ttl_seconds: int | None) -> float | None:
     return None if ttl_seconds is None else now + ttl_seconds
+
+
+def _file_uri(path: Path | str) -> str:
+    return Path(path).resolve().as_uri()
