@@ -47,6 +47,18 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def load_settings() -> Settings:
+    """The settings from the environment; ``ConfigurationError`` names every problem."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigurationError(problems) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     argv = sys.argv[1:] if argv is None else argv
@@ -59,24 +71,19 @@ def main(argv: list[str] | None = None) -> int:
         from bot.devtools.playground import main as playground_main
 
         return playground_main(rest)
-    if command != "audit":
-        parser = argparse.ArgumentParser(
-            prog="python -m bot [serve|chat|playground|audit]", description=__doc__
-        )
-        parser.parse_args(rest if command == "serve" else argv)
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        )
-        print(f"Configuration error: {problems}", file=sys.stderr)
-        return EXIT_CONFIGURATION
-    if command == "audit":
+    if command == "audit":  # its own arguments first: "--help" needs no settings
         from bot.audit import main as audit_main
 
-        return audit_main(rest, settings)
+        return audit_main(rest, load_settings)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot [serve|chat|playground|audit]", description=__doc__
+    )
+    parser.parse_args(rest if command == "serve" else argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIGURATION
     return serve(settings)
 
 

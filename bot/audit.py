@@ -18,6 +18,7 @@ import asyncio
 import csv
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from typing import TextIO
 
@@ -31,7 +32,8 @@ EXIT_USAGE = 2
 EXIT_STORAGE_UNAVAILABLE = 3
 
 
-def main(argv: list[str], settings: Settings, out: TextIO = sys.stdout) -> int:
+def main(argv: list[str], load_settings: Callable[[], Settings], out: TextIO = sys.stdout) -> int:
+    """``load_settings`` is called once the arguments are read (``--help`` needs none)."""
     parser = argparse.ArgumentParser(prog="python -m bot audit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     consents = commands.add_parser("consents", help="every consent event in a time range")
@@ -50,7 +52,7 @@ def main(argv: list[str], settings: Settings, out: TextIO = sys.stdout) -> int:
             parser.error(f"{args.receipt_id!r} is not a receipt number like VB-7KQ4-M2XD")
 
     try:
-        history = ConsentHistory(asyncio.run(_read_events(settings)))
+        history = ConsentHistory(asyncio.run(_read_events(load_settings())))
     except ConfigurationError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -101,7 +101,7 @@ async def seed(settings: Settings) -> None:
 
 def run(settings: Settings, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
-    return audit(list(argv), settings, out), out.getvalue()
+    return audit(list(argv), lambda: settings, out), out.getvalue()
 
 
 def test_every_event_in_a_range_as_csv_without_personal_data(settings: Settings) -> None:
@@ -219,3 +219,20 @@ def test_a_missing_cosmos_database_is_reported_not_created(cosmos: CosmosServer)
 
     # had the first run created the database, a second would find it (and exit 0)
     assert run(settings, "consents", "--since", "2026-12-01") == (3, "")
+
+
+def test_help_needs_no_settings_and_bad_settings_are_named(tmp_path: Path) -> None:
+    env = {"PORT": "not-a-port", "PATH": "/usr/bin:/bin"}
+
+    def audit_process(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "audit", *argv],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    shown = audit_process("--help")
+    assert shown.returncode == 0
+    assert "audit consents" in shown.stdout
+    refused = audit_process("consents", "--since", "2026-12-01")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("Configuration error: port")
