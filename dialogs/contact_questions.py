@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -93,6 +94,12 @@ class WindowsQuestion(Question):
 
 
 def parse_windows(text: str) -> list[str] | None:
+    return parse_typed(text, *_window_words())
+
+
+@cache
+def _window_words() -> tuple[dict[str, list[str]], dict[str, list[str]], list[str]]:
+    """Day, daypart and "any time" words of every catalog (worked out once)."""
     day_words: dict[str, list[str]] = {day: [] for day in WEEKDAYS}
     part_words: dict[str, list[str]] = {part: [] for part in DAYPARTS}
     any_words: list[str] = []
@@ -102,8 +109,7 @@ def parse_windows(text: str) -> list[str] | None:
         for part in DAYPARTS:
             part_words[part] += t.variants(f"windows.part.{part}.typed")
         any_words += t.variants("windows.any.typed")
-    found = parse_typed(text, day_words, part_words, any_words)
-    return found
+    return day_words, part_words, any_words
 
 
 def _split(value: object) -> list[str]:

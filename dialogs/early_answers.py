@@ -20,13 +20,13 @@ from botbuilder.dialogs import DialogContext
 from botbuilder.schema import Activity
 
 from bot.domain.handoffs import BENEFITS_TOPIC
+from bot.domain.typed_text import normalise, word_pattern
 from bot.i18n import Translator, all_translators
 from cards import card_message
 from dialogs.journey import CHOSEN, JourneyDialog
 from dialogs.question import (
     MAX_TYPED_ANSWER_CHARS,
     card_submit,
-    normalise,
     open_question_takes,
     tell_card_is_answered,
 )
@@ -42,15 +42,10 @@ NEGATION_REACH = 2
 
 @cache
 def _patterns(key: str) -> tuple[re.Pattern[str], ...]:
-    """Whole words or phrases from ``listen.<key>.words`` in every catalog; a trailing ``*``
-    also takes longer words (German compounds: "miet*" finds "Mietkosten")."""
-    found = []
-    for t in all_translators():
-        for word in t.variants(f"listen.{key}.words"):
-            stem = re.escape(normalise(word.rstrip("*")))
-            tail = r"\w*" if word.endswith("*") else ""
-            found.append(re.compile(rf"(?<!\w){stem}{tail}(?!\w)"))
-    return tuple(found)
+    """Whole words or phrases from ``listen.<key>.words`` in every catalog (``word_pattern``:
+    a trailing ``*`` also takes longer words)."""
+    words = (word for t in all_translators() for word in t.variants(f"listen.{key}.words"))
+    return tuple(pattern for word in words if (pattern := word_pattern(word)) is not None)
 
 
 def _mentioned(utterance: str, key: str, negatable: bool = True) -> bool:

@@ -8,6 +8,7 @@ then shows it.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -140,8 +141,27 @@ def chat_language(locale: str) -> str:
 def named_interpreter_language(text: str | None) -> str:
     """A language named in the text ("Paschtu", "pashto", "پښتو"), in any chat language."""
     words = f" {normalise(text)} "
-    for code in INTERPRETER_LANGUAGES:
-        names = {own_name(code), *(language_name(code, loc) for loc in SUPPORTED_LOCALES)}
-        if any(f" {normalise(name)} " in words for name in names if name):
+    for code, names in _interpreter_language_names():
+        if any(f" {name} " in words for name in names):
             return code
     return ""
+
+
+@cache
+def _interpreter_language_names() -> tuple[tuple[str, frozenset[str]], ...]:
+    """Each interpreter language's names (its own, and in every chat language), normalised,
+    in the order of the list (worked out once: CLDR is read for each)."""
+    return tuple(
+        (
+            code,
+            frozenset(
+                normalise(name)
+                for name in (
+                    own_name(code),
+                    *(language_name(code, loc) for loc in SUPPORTED_LOCALES),
+                )
+                if normalise(name)
+            ),
+        )
+        for code in INTERPRETER_LANGUAGES
+    )

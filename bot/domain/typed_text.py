@@ -8,6 +8,7 @@ synonyms are folded alike before they are compared.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 _FOLD = str.maketrans(
     {
@@ -48,5 +49,16 @@ def normalise(text: str | None) -> str:
 def mentions(normalised: str, phrase: str) -> bool:
     """Whether the (normalised) text has ``phrase`` as whole words: "montag vormittag" has
     "vormittag", "п'ятниця" is one word, "після обіду" a phrase."""
-    wanted = normalise(phrase)
-    return bool(wanted) and re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", normalised) is not None
+    pattern = word_pattern(phrase)
+    return pattern is not None and pattern.search(normalised) is not None
+
+
+@cache
+def word_pattern(phrase: str) -> re.Pattern[str] | None:
+    """A phrase as whole words in normalised text; a trailing ``*`` also takes longer words
+    (German compounds: "miet*" finds "Mietkosten"). ``None`` for a phrase of nothing."""
+    stem = normalise(phrase.rstrip("*"))
+    if not stem:
+        return None
+    tail = r"\w*" if phrase.endswith("*") else ""
+    return re.compile(rf"(?<!\w){re.escape(stem)}{tail}(?!\w)")
