@@ -99,6 +99,14 @@ async def seed(settings: Settings) -> None:
         await store.close()
 
 
+def audit_process(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot audit …`` as a process, with only ``env`` for its environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "audit", *argv],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
 def run(settings: Settings, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return audit(list(argv), lambda: settings, out), out.getvalue()
@@ -193,10 +201,7 @@ def test_unknown_or_malformed_receipts_and_bad_ranges_are_refused(
 def test_the_command_runs_as_a_process_and_creates_no_database(tmp_path: Path) -> None:
     missing = tmp_path / "none.db"
     env = {"BOT_STORAGE": f"sqlite:///{missing}", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "audit", "consents", "--since", "2026-12-01"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = audit_process(env, "consents", "--since", "2026-12-01")
     assert done.returncode == 3, done.stderr
     assert "Storage unavailable" in done.stderr
     assert not missing.exists()
@@ -223,16 +228,9 @@ def test_a_missing_cosmos_database_is_reported_not_created(cosmos: CosmosServer)
 
 def test_help_needs_no_settings_and_bad_settings_are_named(tmp_path: Path) -> None:
     env = {"PORT": "not-a-port", "PATH": "/usr/bin:/bin"}
-
-    def audit_process(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", "audit", *argv],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-
-    shown = audit_process("--help")
+    shown = audit_process(env, "--help")
     assert shown.returncode == 0
     assert "audit consents" in shown.stdout
-    refused = audit_process("consents", "--since", "2026-12-01")
+    refused = audit_process(env, "consents", "--since", "2026-12-01")
     assert refused.returncode == 2
     assert refused.stderr.startswith("Configuration error: port")
