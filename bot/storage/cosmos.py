@@ -35,9 +35,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 from azure.core import MatchConditions
@@ -52,7 +50,7 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 
-from bot.config import ConfigurationError, is_loopback
+from bot.storage.cosmos_config import CosmosConfig
 from bot.storage.documents import (
     ConflictError,
     Document,
@@ -70,7 +68,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMES = frozenset({"cosmos", "cosmos+https", "cosmos+http"})
 STATE_KIND = "state"
 STATE_CONTAINER = "state"
 RECORDS_CONTAINER = "records"
@@ -78,12 +75,6 @@ CONTAINERS = (STATE_CONTAINER, RECORDS_CONTAINER)
 PARTITION_KEY_PATH = "/pk"
 #: ids are kept within 255 characters (the conservative Cosmos DB limit); longer ones are hashed
 MAX_ID_LENGTH = 255
-
-#: The Cosmos DB Emulator's published account key (documented by Microsoft, not a secret). Used
-#: only for a plain-http loopback endpoint when no key is configured.
-EMULATOR_KEY = (
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
-)
 
 # Timeouts and retries. A Teams turn must be answered within 15 s, and a turn that cannot reach
 # the store should fail fast with an apology rather than hang; a point operation normally takes
@@ -120,71 +111,6 @@ KIND_QUERY = f"SELECT * FROM c WHERE c.kind = @kind AND {LIVE}"
 EXPIRED_QUERY = (
     "SELECT c.id, c.pk, c.kind, c._etag FROM c WHERE IS_NUMBER(c.expiresAt) AND c.expiresAt <= @now"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CosmosConfig:
-    endpoint: str
-    database: str
-    key: str | None = None  # None: Entra ID (DefaultAzureCredential)
-    create_if_missing: bool = True
-    verify_tls: bool = True
-    #: local servers only: works around a point read of a missing item answering 500
-    local_server: bool = False
-
-    @classmethod
-    def from_url(cls, url: str, settings: Settings) -> CosmosConfig:
-        """``cosmos://`` (endpoint from ``COSMOS_ENDPOINT``), ``cosmos://host[:port]`` (https),
-        ``cosmos+https://host[:port]``, ``cosmos+http://127.0.0.1:8081`` (a local emulator);
-        an optional path names the database (``cosmos+http://127.0.0.1:8081/testdb``)."""
-        parts = urlsplit(url)
-        if parts.scheme not in SCHEMES:
-            raise ConfigurationError(f"BOT_STORAGE={url!r} is not a cosmos:// URL")
-        if parts.username or parts.password:
-            raise ConfigurationError(
-                "BOT_STORAGE must not contain credentials; put the account key in COSMOS_KEY."
-            )
-        if parts.query or parts.fragment:
-            raise ConfigurationError(f"BOT_STORAGE={url!r}: query strings are not supported")
-        if parts.netloc:
-            scheme = "http" if parts.scheme == "cosmos+http" else "https"
-            endpoint = f"{scheme}://{parts.netloc}/"
-        elif parts.scheme != "cosmos":
-            raise ConfigurationError(f"BOT_STORAGE={url!r} needs a host (and port)")
-        elif settings.cosmos_endpoint.strip():
-            endpoint = settings.cosmos_endpoint.strip()
-        else:
-            raise ConfigurationError(
-                "BOT_STORAGE=cosmos:// needs COSMOS_ENDPOINT "
-                "(https://<account>.documents.azure.com:443/)."
-            )
-        database = parts.path.strip("/") or settings.cosmos_database
-        if any(char in database for char in "/\\?#"):
-            raise ConfigurationError(f"Cosmos DB database name {database!r} is not valid")
-
-        endpoint_parts = urlsplit(endpoint)
-        host = endpoint_parts.hostname or ""
-        if endpoint_parts.scheme not in ("http", "https") or not host:
-            raise ConfigurationError(f"Cosmos DB endpoint {endpoint!r} is not an http(s) URL")
-        plain_http = endpoint_parts.scheme == "http"
-        if plain_http and not is_loopback(host) and not settings.cosmos_allow_insecure:
-            raise ConfigurationError(
-                f"Cosmos DB endpoint {endpoint!r} uses plain http to a host that is not loopback;"
-                " use https (or COSMOS_ALLOW_INSECURE=true for a test emulator)."
-            )
-        key = settings.cosmos_key.get_secret_value().strip() or None
-        if key is None and plain_http:
-            if not is_loopback(host):
-                raise ConfigurationError("A plain-http Cosmos DB endpoint needs COSMOS_KEY.")
-            key = EMULATOR_KEY  # Entra tokens are never sent over plain http
-        return cls(
-            endpoint=endpoint,
-            database=database,
-            key=key,
-            create_if_missing=settings.cosmos_create_if_missing,
-            verify_tls=not (plain_http or settings.cosmos_allow_insecure),
-            local_server=plain_http or settings.cosmos_allow_insecure,
-        )
 
 
 class CosmosDocumentStore(DocumentStore):

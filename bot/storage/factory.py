@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from bot.storage.cosmos_config import SCHEMES as COSMOS_SCHEMES
 from bot.storage.documents import DocumentStore
 
 if TYPE_CHECKING:
     from bot.config import Settings
-
-COSMOS_SCHEMES = frozenset({"cosmos", "cosmos+https", "cosmos+http"})
 
 
 def open_document_store(

@@ -15,7 +15,8 @@ from botbuilder.dialogs import DialogState
 from bot.config import ConfigurationError, Settings
 from bot.hosting.state_storage import DocumentStateStorage
 from bot.storage import ConflictError, DocumentStore, StoreUnavailableError, open_document_store
-from bot.storage.cosmos import EMULATOR_KEY, CosmosConfig, CosmosDocumentStore
+from bot.storage.cosmos import CosmosDocumentStore
+from bot.storage.cosmos_config import EMULATOR_KEY, CosmosConfig
 from bot.storage.documents import AppendOnlyError
 from tests.support.cosmos_server import (
     CosmosServer,
