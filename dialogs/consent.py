@@ -66,6 +66,11 @@ class ConsentQuestion(Question):
     def render(self, t: Translator, options: Options, card_id: str, retry_text: str) -> Activity:
         summary = consent_summary(t)
         paragraphs = consent_text(t, self._services.settings)
+        # a translated text offers the German original (a German card has none to offer)
+        german = translator(DEFAULT_LOCALE)
+        original = (
+            consent_text(german, self._services.settings) if t.locale != german.locale else []
+        )
         return card_message(
             t,
             "consent",
@@ -77,13 +82,10 @@ class ConsentQuestion(Question):
                 "summary": [{"text": text} for text in summary],
                 "full_text_label": t("consent.full_text"),
                 "paragraphs": [{"text": text} for text in paragraphs],
-                "translated": t.locale != DEFAULT_LOCALE,
+                "translated": bool(original),
                 "original_note": t("consent.original_note"),
                 "original_label": t("consent.original"),
-                "original": [
-                    {"text": text}
-                    for text in consent_text(translator(DEFAULT_LOCALE), self._services.settings)
-                ],
+                "original": [{"text": text} for text in original],
                 "version_note": t("consent.version", version=version_id(t.locale)),
                 "agree_label": t("consent.answer.agree"),
                 "upload_label": t("consent.answer.upload"),
