@@ -7,7 +7,9 @@ Layout: one database (``COSMOS_DATABASE``) with two containers, both partitioned
     their own ``ttl`` (``BOT_STATE_TTL_DAYS``), so Cosmos DB deletes idle conversations itself.
 ``records``
     every other kind (profiles, handoffs, consent events, dropouts); the partition is the client
-    (or what the caller names). Items without ``ttl`` never expire; consent events never get one.
+    (or what the caller names). Items without ``ttl`` never expire. A consent event is never
+    rewritten; only its expiry moves later (``extend_expiry``: its retention period runs from
+    the last event or appointment it covers), and the same ``ttl`` then removes it.
 
 Both containers have TTL switched on with ``default_ttl=-1`` (an item expires only if it says
 so). An item looks like::
@@ -52,6 +54,7 @@ from azure.cosmos.exceptions import (
 
 from bot.storage.cosmos_config import CosmosConfig
 from bot.storage.documents import (
+    Clock,
     ConflictError,
     Document,
     DocumentStore,
@@ -114,8 +117,9 @@ EXPIRED_QUERY = (
 
 
 class CosmosDocumentStore(DocumentStore):
-    def __init__(self, config: CosmosConfig) -> None:
+    def __init__(self, config: CosmosConfig, *, clock: Clock = time.time) -> None:
         self._config = config
+        self._clock = clock
         self._client: CosmosClient | None = None
         self._credential: AsyncTokenCredential | None = None
         self._database: DatabaseProxy | None = None
@@ -123,8 +127,10 @@ class CosmosDocumentStore(DocumentStore):
         self._ensure_lock = asyncio.Lock()
 
     @classmethod
-    def from_url(cls, url: str, settings: Settings) -> CosmosDocumentStore:
-        return cls(CosmosConfig.from_url(url, settings))
+    def from_url(
+        cls, url: str, settings: Settings, *, clock: Clock = time.time
+    ) -> CosmosDocumentStore:
+        return cls(CosmosConfig.from_url(url, settings), clock=clock)
 
     @property
     def config(self) -> CosmosConfig:
@@ -189,7 +195,7 @@ class CosmosDocumentStore(DocumentStore):
         container = self._container(kind)
         async with self._guard("get"):
             item = await _read(container, _item_id(kind, key), partition)
-        if item is None or not _live(item, time.time()):
+        if item is None or not _live(item, self._clock()):
             return None
         return _document(item)
 
@@ -203,7 +209,10 @@ class CosmosDocumentStore(DocumentStore):
         ttl_seconds: int | None = None,
     ) -> Document:
         item_id = _item_id(kind, key)
-        item = _new_item(item_id, kind, key, partition, body, ttl_seconds, _clock.next())
+        now = self._clock()
+        item = _new_item(
+            item_id, kind, key, partition, body, ttl_seconds, _creation_order.next(), now
+        )
         async with self._guard("create"):
             for _ in range(3):
                 try:
@@ -216,7 +225,7 @@ class CosmosDocumentStore(DocumentStore):
                     current = await _read(container, item_id, partition)
                     if current is None:
                         continue  # removed since: try again
-                    if _live(current, time.time()) or kind in self.APPEND_ONLY_KINDS:
+                    if _live(current, self._clock()) or kind in self.APPEND_ONLY_KINDS:
                         raise ConflictError(f"{kind} already exists") from exists
                     # An expired leftover counts as absent: take its place, unless it changed.
                     try:
@@ -248,10 +257,11 @@ class CosmosDocumentStore(DocumentStore):
             # Read first: an expired item must not come back to life, and the replacement keeps
             # the creation time that orders list_partition.
             current = await _read(container, item_id, partition)
-            if current is None or not _live(current, time.time()) or current["_etag"] != etag:
+            now = self._clock()
+            if current is None or not _live(current, now) or current["_etag"] != etag:
                 raise ConflictError(f"{kind} changed or vanished since it was read")
             item = _new_item(
-                item_id, kind, key, partition, body, ttl_seconds, current.get("createdAt", 0)
+                item_id, kind, key, partition, body, ttl_seconds, current.get("createdAt", 0), now
             )
             try:
                 replaced = await container.replace_item(
@@ -275,11 +285,12 @@ class CosmosDocumentStore(DocumentStore):
         item_id = _item_id(kind, key)
         async with self._guard("upsert"):
             current = await _read(container, item_id, partition)
-            if current is not None and _live(current, time.time()):
+            now = self._clock()
+            if current is not None and _live(current, now):
                 created_at = current.get("createdAt", 0)  # keeps its place in list_partition
             else:
-                created_at = _clock.next()
-            item = _new_item(item_id, kind, key, partition, body, ttl_seconds, created_at)
+                created_at = _creation_order.next()
+            item = _new_item(item_id, kind, key, partition, body, ttl_seconds, created_at, now)
             written = await self._recovering(
                 _container_name(kind), lambda: self._container(kind).upsert_item(item)
             )
@@ -296,10 +307,13 @@ class CosmosDocumentStore(DocumentStore):
         return True
 
     async def list_partition(self, kind: str, partition: str) -> list[Document]:
+        return [_document(item) for item in await self._partition_items(kind, partition)]
+
+    async def _partition_items(self, kind: str, partition: str) -> list[dict[str, Any]]:
         parameters: list[dict[str, object]] = [
             {"name": "@pk", "value": partition},
             {"name": "@kind", "value": kind},
-            {"name": "@now", "value": time.time()},
+            {"name": "@now", "value": self._clock()},
         ]
 
         async def query() -> list[dict[str, Any]]:
@@ -315,12 +329,43 @@ class CosmosDocumentStore(DocumentStore):
         # Sorted here rather than with ORDER BY: partitions are small (one client, one
         # counsellor, one hour of reminders), and a two-field ORDER BY needs a composite index.
         items.sort(key=lambda item: (item.get("createdAt", 0), item["id"]))
-        return [_document(item) for item in items]
+        return items
+
+    async def extend_expiry(self, kind: str, partition: str, ttl_seconds: int) -> int:
+        container = self._container(kind)
+        extended = 0
+        for item in await self._partition_items(kind, partition):
+            for _ in range(3):  # an item changed meanwhile (another extension): read it again
+                now = self._clock()
+                until = now + ttl_seconds
+                expires_at = item.get("expiresAt")
+                if expires_at is not None and expires_at >= until:
+                    break
+                later = {**item, "expiresAt": until, "ttl": max(1, int(ttl_seconds))}
+                async with self._guard("extend"):
+                    try:
+                        await container.replace_item(
+                            item["id"],
+                            later,
+                            etag=item["_etag"],
+                            match_condition=MatchConditions.IfNotModified,
+                        )
+                    except CosmosAccessConditionFailedError:
+                        current = await _read(container, item["id"], partition)
+                        if current is None:
+                            break
+                        item = current
+                        continue
+                    except CosmosResourceNotFoundError:
+                        break
+                extended += 1
+                break
+        return extended
 
     async def list_kind(self, kind: str) -> list[Document]:
         parameters: list[dict[str, object]] = [
             {"name": "@kind", "value": kind},
-            {"name": "@now", "value": time.time()},
+            {"name": "@now", "value": self._clock()},
         ]
 
         async def query() -> list[dict[str, Any]]:
@@ -335,7 +380,7 @@ class CosmosDocumentStore(DocumentStore):
 
     async def purge_expired(self) -> int:
         self._require_database()
-        parameters = [{"name": "@now", "value": time.time()}]
+        parameters = [{"name": "@now", "value": self._clock()}]
         purged = 0
         for name in CONTAINERS:
 
@@ -346,8 +391,6 @@ class CosmosDocumentStore(DocumentStore):
             async with self._guard("purge", SLOW_OPERATION_TIMEOUT):
                 expired = await self._recovering(name, query)
             for item in expired:
-                if item.get("kind") in self.APPEND_ONLY_KINDS:
-                    continue  # never deleted (and never given a ttl by the app)
                 async with self._guard("purge"):
                     try:
                         await self._containers[name].delete_item(
@@ -479,7 +522,7 @@ class _MonotonicClock:
         return self._last
 
 
-_clock = _MonotonicClock()
+_creation_order = _MonotonicClock()
 
 
 def _container_name(kind: str) -> str:
@@ -503,6 +546,7 @@ def _new_item(
     body: JsonObject,
     ttl_seconds: int | None,
     created_at: int,
+    now: float,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": item_id,
@@ -514,7 +558,7 @@ def _new_item(
         "expiresAt": None,
     }
     if ttl_seconds is not None:
-        item["expiresAt"] = time.time() + ttl_seconds
+        item["expiresAt"] = now + ttl_seconds
         # Cosmos DB wants a whole number ≥ 1; a ttl ≤ 0 is already expired by expiresAt.
         item["ttl"] = max(1, int(ttl_seconds))
     return item
@@ -533,4 +577,6 @@ def _live(item: dict[str, Any], now: float) -> bool:
 
 
 def _document(item: dict[str, Any]) -> Document:
-    return Document(item["kind"], item["key"], item["pk"], item["body"], item["_etag"])
+    return Document(
+        item["kind"], item["key"], item["pk"], item["body"], item["_etag"], item.get("expiresAt")
+    )

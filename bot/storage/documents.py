@@ -10,10 +10,13 @@ never lose an update.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 JsonObject = dict[str, Any]
+#: seconds since the epoch; stores take one so that tests can move time (``time.time``)
+Clock = Callable[[], float]
 
 
 class StoreError(Exception):
@@ -39,12 +42,15 @@ class Document:
     partition: str
     body: JsonObject
     etag: str
+    #: seconds since the epoch after which the document is gone; ``None``: no expiry yet
+    expires_at: float | None = None
 
 
 class DocumentStore(ABC):
     """Back-end independent storage of JSON documents with optimistic concurrency."""
 
-    #: kinds whose documents can only be created, never replaced or deleted
+    #: kinds whose documents can only be created, never replaced; they are deleted only once
+    #: their retention period has run out (``extend_expiry`` sets it, ``purge_expired`` ends it)
     APPEND_ONLY_KINDS: frozenset[str] = frozenset({"consent_event"})
 
     def refuse_append_only(self, kind: str) -> None:
@@ -159,5 +165,12 @@ class DocumentStore(ABC):
         kind: for read-only reports (the consent audit), never on a client's turn."""
 
     @abstractmethod
+    async def extend_expiry(self, kind: str, partition: str, ttl_seconds: int) -> int:
+        """Keep every live document of ``kind`` in ``partition`` at least ``ttl_seconds`` from
+        now: an expiry is only ever moved later (or set where there was none), and the body is
+        not touched — the one change an append-only record allows, because its retention
+        period runs from a later event. Returns how many documents got a later expiry."""
+
+    @abstractmethod
     async def purge_expired(self) -> int:
-        """Remove documents past their time to live; returns how many."""
+        """Remove documents past their time to live, of every kind; returns how many."""

@@ -1,7 +1,9 @@
 """Embedded storage on SQLite (the default): one table of JSON documents.
 
 Append-only kinds are protected by triggers in the database itself, so no code path (nor a
-hand-written SQL statement) can rewrite a consent event.
+hand-written SQL statement) can rewrite a consent event: its body, key and eTag never change,
+its expiry can only move later, and it can be deleted only once that expiry has passed by the
+database's own clock.
 
 The database file and its folder are private (``private_files.py``). The store remembers which
 file it opened: if that file is deleted or replaced while the service runs (an open SQLite
@@ -17,11 +19,14 @@ import os
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from bot.storage.documents import (
+    Clock,
     ConflictError,
     Document,
     DocumentStore,
@@ -44,11 +49,20 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_by_partition ON documents (kind, partition, created_at);
 """
 
-APPEND_ONLY_TRIGGERS = """
-CREATE TRIGGER IF NOT EXISTS {kind}_no_update BEFORE UPDATE ON documents
-WHEN OLD.kind = '{kind}' BEGIN SELECT RAISE(ABORT, 'append-only: {kind}'); END;
-CREATE TRIGGER IF NOT EXISTS {kind}_no_delete BEFORE DELETE ON documents
-WHEN OLD.kind = '{kind}' BEGIN SELECT RAISE(ABORT, 'append-only: {kind}'); END;
+#: the database's own clock, in seconds since the epoch
+DATABASE_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+APPEND_ONLY_TRIGGERS = f"""
+DROP TRIGGER IF EXISTS {{kind}}_no_update;
+DROP TRIGGER IF EXISTS {{kind}}_no_delete;
+CREATE TRIGGER IF NOT EXISTS {{kind}}_fixed BEFORE UPDATE ON documents
+WHEN OLD.kind = '{{kind}}' AND (
+    NEW.kind IS NOT OLD.kind OR NEW.key IS NOT OLD.key OR NEW.partition IS NOT OLD.partition
+    OR NEW.body IS NOT OLD.body OR NEW.etag IS NOT OLD.etag OR NEW.created_at IS NOT OLD.created_at
+    OR NEW.expires_at IS NULL OR NEW.expires_at < OLD.expires_at)
+BEGIN SELECT RAISE(ABORT, 'append-only: {{kind}}'); END;
+CREATE TRIGGER IF NOT EXISTS {{kind}}_kept BEFORE DELETE ON documents
+WHEN OLD.kind = '{{kind}}' AND (OLD.expires_at IS NULL OR OLD.expires_at > {DATABASE_NOW})
+BEGIN SELECT RAISE(ABORT, 'append-only: {{kind}} is kept until its retention period ends'); END;
 """
 
 LIVE = "(expires_at IS NULL OR expires_at > ?)"
@@ -56,10 +70,13 @@ COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
 class SqliteDocumentStore(DocumentStore):
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path | str, *, read_only: bool = False, clock: Clock = time.time
+    ) -> None:
         """``read_only``: for reports — the file must exist, nothing is created or changed."""
         self._path = path
         self._read_only = read_only
+        self._clock = clock
         self._db: aiosqlite.Connection | None = None
         self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
 
@@ -140,11 +157,12 @@ class SqliteDocumentStore(DocumentStore):
 
     async def get(self, kind: str, key: str, *, partition: str) -> Document | None:
         rows = await self.db.execute_fetchall(
-            f"SELECT body, etag FROM documents WHERE kind=? AND key=? AND partition=? AND {LIVE}",
-            (kind, key, partition, time.time()),
+            "SELECT body, etag, expires_at FROM documents"
+            f" WHERE kind=? AND key=? AND partition=? AND {LIVE}",
+            (kind, key, partition, self._clock()),
         )
-        for body, etag in rows:
-            return Document(kind, key, partition, json.loads(body), etag)
+        for body, etag, expires_at in rows:
+            return Document(kind, key, partition, json.loads(body), etag, expires_at)
         return None
 
     async def create(
@@ -157,7 +175,7 @@ class SqliteDocumentStore(DocumentStore):
         ttl_seconds: int | None = None,
     ) -> Document:
         etag = _new_etag()
-        now = time.time()
+        now = self._clock()
         try:
             # An expired leftover with the same key counts as absent.
             await self.db.execute(
@@ -170,7 +188,7 @@ class SqliteDocumentStore(DocumentStore):
             )
         except sqlite3.IntegrityError as error:
             raise ConflictError(f"{kind} already exists") from error
-        return Document(kind, key, partition, body, etag)
+        return Document(kind, key, partition, body, etag, _expiry(now, ttl_seconds))
 
     async def replace(
         self,
@@ -184,7 +202,7 @@ class SqliteDocumentStore(DocumentStore):
     ) -> Document:
         self.refuse_append_only(kind)
         new_etag = _new_etag()
-        now = time.time()
+        now = self._clock()
         cursor = await self.db.execute(
             "UPDATE documents SET body=?, etag=?, expires_at=?"
             f" WHERE kind=? AND key=? AND partition=? AND etag=? AND {LIVE}",
@@ -192,7 +210,7 @@ class SqliteDocumentStore(DocumentStore):
         )
         if cursor.rowcount == 0:
             raise ConflictError(f"{kind} changed or vanished since it was read")
-        return Document(kind, key, partition, body, new_etag)
+        return Document(kind, key, partition, body, new_etag, _expiry(now, ttl_seconds))
 
     async def upsert(
         self,
@@ -205,7 +223,7 @@ class SqliteDocumentStore(DocumentStore):
     ) -> Document:
         self.refuse_append_only(kind)
         etag = _new_etag()
-        now = time.time()
+        now = self._clock()
         await self.db.execute(
             "INSERT INTO documents (kind, key, partition, body, etag, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
@@ -213,7 +231,7 @@ class SqliteDocumentStore(DocumentStore):
             " expires_at=excluded.expires_at",
             (kind, key, partition, _dump(body), etag, now, _expiry(now, ttl_seconds)),
         )
-        return Document(kind, key, partition, body, etag)
+        return Document(kind, key, partition, body, etag, _expiry(now, ttl_seconds))
 
     async def delete(self, kind: str, key: str, *, partition: str) -> bool:
         self.refuse_append_only(kind)
@@ -224,26 +242,38 @@ class SqliteDocumentStore(DocumentStore):
 
     async def list_partition(self, kind: str, partition: str) -> list[Document]:
         rows = await self.db.execute_fetchall(
-            f"SELECT key, body, etag FROM documents WHERE kind=? AND partition=? AND {LIVE}"
-            " ORDER BY created_at, rowid",
-            (kind, partition, time.time()),
+            "SELECT key, partition, body, etag, expires_at FROM documents"
+            f" WHERE kind=? AND partition=? AND {LIVE} ORDER BY created_at, rowid",
+            (kind, partition, self._clock()),
         )
-        return [Document(kind, key, partition, json.loads(body), etag) for key, body, etag in rows]
+        return _documents(kind, rows)
 
     async def list_kind(self, kind: str) -> list[Document]:
         rows = await self.db.execute_fetchall(
-            f"SELECT key, partition, body, etag FROM documents WHERE kind=? AND {LIVE}"
-            " ORDER BY created_at, rowid",
-            (kind, time.time()),
+            "SELECT key, partition, body, etag, expires_at FROM documents"
+            f" WHERE kind=? AND {LIVE} ORDER BY created_at, rowid",
+            (kind, self._clock()),
         )
-        return [
-            Document(kind, key, partition, json.loads(body), etag)
-            for key, partition, body, etag in rows
-        ]
+        return _documents(kind, rows)
+
+    async def extend_expiry(self, kind: str, partition: str, ttl_seconds: int) -> int:
+        now = self._clock()
+        until = now + ttl_seconds
+        cursor = await self.db.execute(
+            "UPDATE documents SET expires_at=?"
+            f" WHERE kind=? AND partition=? AND {LIVE} AND (expires_at IS NULL OR expires_at < ?)",
+            (until, kind, partition, now, until),
+        )
+        return cursor.rowcount
 
     async def purge_expired(self) -> int:
+        # An append-only document goes only once the database's own clock agrees (its trigger
+        # would refuse the whole statement otherwise).
+        append_only = ", ".join(f"'{kind}'" for kind in sorted(self.APPEND_ONLY_KINDS))
         cursor = await self.db.execute(
-            "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?", (time.time(),)
+            "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?"
+            f" AND (kind NOT IN ({append_only}) OR expires_at <= {DATABASE_NOW})",
+            (self._clock(),),
         )
         return cursor.rowcount
 
@@ -251,6 +281,13 @@ class SqliteDocumentStore(DocumentStore):
 def _identity(path: Path) -> tuple[int, int]:
     info = os.stat(path)
     return info.st_dev, info.st_ino
+
+
+def _documents(kind: str, rows: Iterable[Any]) -> list[Document]:
+    return [
+        Document(kind, key, partition, json.loads(body), etag, expires_at)
+        for key, partition, body, etag, expires_at in rows
+    ]
 
 
 def _new_etag() -> str:

@@ -48,6 +48,9 @@ class DelegatingStore(DocumentStore):
     async def list_kind(self, kind: str) -> list[Document]:
         return await self.inner.list_kind(kind)
 
+    async def extend_expiry(self, kind: str, partition: str, ttl_seconds: int) -> int:
+        return await self.inner.extend_expiry(kind, partition, ttl_seconds)
+
 
 class CountingStore(DelegatingStore):
     """Counts every data call by operation and kind."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.storage import ConflictError, DocumentStore, StoreUnavailableError, ope
 from bot.storage.cosmos import CosmosDocumentStore
 from bot.storage.cosmos_config import EMULATOR_KEY, CosmosConfig
 from bot.storage.documents import AppendOnlyError
+from bot.storage.sqlite import SCHEMA
 from tests.support.cosmos_server import (
     CosmosServer,
     cosmos_server,
@@ -37,10 +39,23 @@ class Backend:
     url: str
     settings: Settings
 
-    async def open(self) -> DocumentStore:
-        store = open_document_store(self.url, self.settings)
+    async def open(self, clock: Clock = time.time) -> DocumentStore:
+        store = open_document_store(self.url, self.settings, clock=clock)
         await store.open()
         return store
+
+
+class Clock:
+    """A store's time, moved by the test: it starts at ``start`` (seconds since the epoch)."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, *, days: float = 0, seconds: float = 0) -> None:
+        self.now += days * 86400 + seconds
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +223,74 @@ async def test_data_survives_a_restart(backend_kind: Backend) -> None:
     assert document.body == {"stage": "consent"}
 
 
+async def test_time_is_the_store_clock(backend_kind: Backend) -> None:
+    clock = Clock(time.time())
+    store = await backend_kind.open(clock)
+    try:
+        created = await store.create("handoff", "c1:h1", {"n": 1}, partition="c1", ttl_seconds=100)
+        await store.create("profile", "c1", {"n": 2}, partition="c1")
+        assert created.expires_at == pytest.approx(clock.now + 100)
+        fetched = await store.get("handoff", "c1:h1", partition="c1")
+        assert fetched is not None
+        assert fetched.expires_at == pytest.approx(clock.now + 100)
+        [profile] = await store.list_kind("profile")
+        assert profile.expires_at is None
+        clock.advance(seconds=99)
+        assert await store.purge_expired() == 0
+        assert [d.key for d in await store.list_partition("handoff", "c1")] == ["c1:h1"]
+        clock.advance(seconds=2)
+        assert await store.get("handoff", "c1:h1", partition="c1") is None
+        assert await store.purge_expired() == 1
+        clock.advance(days=3650)
+        assert await store.get("profile", "c1", partition="c1") is not None  # no expiry
+    finally:
+        await store.close()
+
+
+async def test_an_expiry_is_only_ever_extended_and_the_body_stays(backend_kind: Backend) -> None:
+    clock = Clock(time.time())
+    store = await backend_kind.open(clock)
+    try:
+        await store.create("consent_event", "c1:a", {"n": 1}, partition="c1", ttl_seconds=100)
+        await store.create("consent_event", "c1:b", {"n": 2}, partition="c1")
+        await store.create("consent_event", "c2:a", {"n": 3}, partition="c2", ttl_seconds=100)
+        assert await store.extend_expiry("consent_event", "c1", 1000) == 2
+        events = await store.list_partition("consent_event", "c1")
+        assert [(e.body, e.expires_at) for e in events] == [
+            ({"n": 1}, pytest.approx(clock.now + 1000)),
+            ({"n": 2}, pytest.approx(clock.now + 1000)),
+        ]
+        assert await store.extend_expiry("consent_event", "c1", 10) == 0  # never shortened
+        [other] = await store.list_partition("consent_event", "c2")
+        assert other.expires_at == pytest.approx(clock.now + 100)  # another partition
+        with pytest.raises(AppendOnlyError):
+            await store.replace("consent_event", "c1:a", {"n": 9}, partition="c1", etag="*")
+        clock.advance(seconds=999)
+        assert len(await store.list_partition("consent_event", "c1")) == 2
+        clock.advance(seconds=2)
+        assert await store.list_partition("consent_event", "c1") == []
+        assert await store.extend_expiry("consent_event", "c1", 1000) == 0  # gone stays gone
+    finally:
+        await store.close()
+
+
+async def test_consent_events_are_purged_once_their_retention_ends(backend_kind: Backend) -> None:
+    # The clock starts in the past, so the database's own clock agrees that they expired.
+    clock = Clock(time.time() - 10 * 86400)
+    store = await backend_kind.open(clock)
+    try:
+        await store.create("consent_event", "c1:a", {"n": 1}, partition="c1", ttl_seconds=86400)
+        await store.create("consent_event", "c1:b", {"n": 2}, partition="c1")  # no expiry yet
+        await store.extend_expiry("consent_event", "c1", 3 * 86400)
+        clock.advance(days=2)
+        assert await store.purge_expired() == 0
+        clock.advance(days=2)
+        assert await store.purge_expired() == 2
+        assert await store.list_kind("consent_event") == []
+    finally:
+        await store.close()
+
+
 async def test_sqlite_refuses_rewriting_consent_even_with_raw_sql(tmp_path: Path) -> None:
     path = tmp_path / "raw.db"
     store = open_document_store(f"sqlite:///{path}")
@@ -219,6 +302,47 @@ async def test_sqlite_refuses_rewriting_consent_even_with_raw_sql(tmp_path: Path
             connection.execute("UPDATE documents SET body='{}' WHERE kind='consent_event'")
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             connection.execute("DELETE FROM documents WHERE kind='consent_event'")
+        # a retention date may be set, and moved later, but not earlier …
+        later = time.time() + 3600
+        connection.execute("UPDATE documents SET expires_at=? WHERE kind='consent_event'", (later,))
+        connection.execute(
+            "UPDATE documents SET expires_at=? WHERE kind='consent_event'", (later + 1,)
+        )
+        for rewrite in ("expires_at=expires_at-10", "expires_at=NULL", "etag='x'", "key='c1:e2'"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                connection.execute(f"UPDATE documents SET {rewrite} WHERE kind='consent_event'")
+        # … and the event is deleted only once that date has passed by the database's clock
+        with pytest.raises(sqlite3.IntegrityError, match="retention period"):
+            connection.execute("DELETE FROM documents WHERE kind='consent_event'")
+
+
+async def test_sqlite_databases_with_the_old_consent_triggers_get_the_new_ones(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(SCHEMA)
+        connection.executescript(OLD_TRIGGERS)
+    store = open_document_store(f"sqlite:///{path}")
+    await store.open()
+    try:
+        await store.create("consent_event", "c1:e1", {"action": "given"}, partition="c1")
+        assert await store.extend_expiry("consent_event", "c1", 60) == 1
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as connection:
+        triggers = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    assert {"consent_event_fixed", "consent_event_kept"} <= triggers
+    assert not {"consent_event_no_update", "consent_event_no_delete"} & triggers
+
+
+#: what the database said before consent events had a retention period
+OLD_TRIGGERS = """
+CREATE TRIGGER consent_event_no_update BEFORE UPDATE ON documents
+WHEN OLD.kind = 'consent_event' BEGIN SELECT RAISE(ABORT, 'append-only: consent_event'); END;
+CREATE TRIGGER consent_event_no_delete BEFORE DELETE ON documents
+WHEN OLD.kind = 'consent_event' BEGIN SELECT RAISE(ABORT, 'append-only: consent_event'); END;
+"""
 
 
 def test_unknown_storage_url_is_refused() -> None:
