@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
+from bot.domain.periodic import Periodic, Sleep
 from bot.domain.record import utc_now
 from bot.storage.documents import ConflictError, Document, DocumentStore
 
@@ -53,7 +54,6 @@ RETENTION = timedelta(days=7)
 _MIN_TTL_SECONDS = 3600
 
 Clock = Callable[[], datetime]
-Sleep = Callable[[float], Awaitable[Any]]
 Send = Callable[["Reminder"], Awaitable[None]]
 
 
@@ -426,15 +426,11 @@ class ReminderScheduler:
         self._instance_id = instance_id
         self._clock = clock
         self._lease = lease
-        self._interval = interval_seconds
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._max_backoff = max_backoff
         self._send_timeout = send_timeout
-        self._sleep = sleep
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._sleeping = False
+        self._loop = Periodic(f"reminders:{instance_id}", self.run_once, interval_seconds, sleep)
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait after the ``attempts``-th failed attempt: 1, 2, 4, 8 … minutes, capped."""
@@ -445,7 +441,7 @@ class ReminderScheduler:
         """Send what is due now; returns how many reminders this instance sent."""
         sent = 0
         for reminder in await self._reminders.due(self._clock()):
-            if self._stopping:
+            if self._loop.stopping:
                 break
             if await self._process(reminder):
                 sent += 1
@@ -509,46 +505,12 @@ class ReminderScheduler:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._loop.running
 
     def start(self) -> None:
         """Run ``run_once`` every ``interval_seconds`` in a background task (idempotent)."""
-        if self.running:
-            return
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(
-            self._run_forever(), name=f"reminders:{self._instance_id}"
-        )
+        self._loop.start()
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop the background task.
-
-        A run in progress may finish (up to ``grace_seconds``), so that a reminder is not cut
-        off between sending and recording it; a sleeping loop is woken at once.
-        """
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping = True
-        if self._sleeping:
-            task.cancel()
-        _done, pending = await asyncio.wait({task}, timeout=grace_seconds)
-        if pending:
-            task.cancel()
-            await asyncio.wait({task})
-        if not task.cancelled() and task.exception() is not None:
-            log.error("reminder loop ended with %s", type(task.exception()).__name__)
-
-    async def _run_forever(self) -> None:
-        while not self._stopping:
-            try:
-                await self.run_once()
-            except Exception as error:  # keep running; the store may be back next time
-                log.error("reminder run failed: %s", type(error).__name__)
-            if self._stopping:
-                break
-            self._sleeping = True
-            try:
-                await self._sleep(self._interval)
-            finally:
-                self._sleeping = False
+        """Stop the background task; a run in progress may finish (up to ``grace_seconds``)."""
+        await self._loop.stop(grace_seconds)
