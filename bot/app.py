@@ -26,8 +26,10 @@ from bot.domain.handoff_events import Notifier
 from bot.domain.handoff_lifecycle import HandoffLifecycle
 from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
+from bot.domain.periodic import Periodic
 from bot.domain.profiles import Profiles
 from bot.domain.reminders import Reminders, ReminderScheduler
+from bot.domain.retention import RetentionPolicy, RetentionSweep
 from bot.domain.techcheck_links import LinkIssuer, codec_for
 from bot.hosting.activity_handler import VideoberatungBot
 from bot.hosting.adapter import ChannelAdapter, create_adapter
@@ -70,6 +72,7 @@ class Service:
     reminder_sender: ReminderSender
     graph: GraphClient | None
     techcheck: TechcheckPage
+    retention: RetentionSweep
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -114,11 +117,20 @@ def build_service(
     notifier: Notifier | None = None,
 ) -> Service:
     """Every part, once. ``notifier`` replaces the Teams notifier (tests record events)."""
-    state_ttl_seconds = settings.state_ttl_days * 86400
+    retention = RetentionPolicy.from_settings(settings)
+    state_ttl_seconds = int(retention.state.total_seconds())
     codec = codec_for(settings)  # signs the tech-check links the chat issues and the page reads
-    handoffs = Handoffs(store)
-    profiles = Profiles(store)
-    directory = CounsellorDirectory(store)
+    handoffs = Handoffs(store, retention.handoff)
+    profiles = Profiles(store, retention.profile)
+    directory = CounsellorDirectory(store, retention.profile)
+    consent_forms = ConsentForms(
+        forms,
+        settings.max_upload_bytes,
+        FetchRules.from_settings(settings),
+        records=store,
+        keep_undecided=retention.handoff,
+        keep_decided=retention.form,
+    )
     policy = CounsellorPolicy.from_lists(
         settings.split(settings.counsellor_tenant_ids),
         settings.split(settings.counsellor_object_ids),
@@ -140,11 +152,11 @@ def build_service(
     )
     services = JourneyServices(
         settings=settings,
-        consents=ConsentLog(store),
+        consents=ConsentLog(store, retention.consent),
         handoffs=handoffs,
         profiles=profiles,
         dropouts=Dropouts(store),
-        forms=ConsentForms(forms, settings.max_upload_bytes, FetchRules.from_settings(settings)),
+        forms=consent_forms,
         notifier=notifier,
         invitations=invitations,
         directory=directory,
@@ -158,6 +170,7 @@ def build_service(
             invitations=invitations,
             handoffs=handoffs,
             consents=services.consents,
+            forms=consent_forms,
             meetings=meetings,
             reminders=reminders,
             sender=sender,
@@ -182,6 +195,7 @@ def build_service(
         reminder_sender=ReminderSender(handoffs, directory, sender),
         graph=graph,
         techcheck=techcheck_page(settings, codec, profiles, UsageLog(store), delivery),
+        retention=RetentionSweep(store, consent_forms),
     )
 
 
@@ -197,10 +211,21 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     service = build_service(settings, app[STORE], app[FORMS], adapter, notifier)
     app[SERVICE] = service
     app.cleanup_ctx.append(_storage_lifecycle)
+    app.cleanup_ctx.append(_retention_lifecycle)
     app.cleanup_ctx.append(_reminder_lifecycle)
     add_bot_routes(app, BotEndpoint(settings, adapter, service.bot, app[STORE]))
     add_techcheck_routes(app, service.techcheck)
     return app
+
+
+async def _retention_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """The purge runs at start and then every ``RETENTION_PURGE_HOURS``, on every instance."""
+    purge = Periodic(
+        "retention", app[SERVICE].retention.run_once, app[SETTINGS].retention_purge_hours * 3600
+    )
+    purge.start()
+    yield
+    await purge.stop()
 
 
 async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -229,8 +254,7 @@ async def _storage_lifecycle(app: web.Application) -> AsyncIterator[None]:
     except BaseException:
         await store.close()
         raise
-    purged = await store.purge_expired()
-    log.info("storage open (%d expired documents purged)", purged)
+    log.info("storage open")
     yield
     await forms.close()
     await store.close()

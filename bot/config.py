@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     state_ttl_days: int = Field(
         30, gt=0, validation_alias=AliasChoices("BOT_STATE_TTL_DAYS", "state_ttl_days")
     )
+    # How long records are kept (docs/privacy/deletion-concept.md; bot/domain/retention.py).
+    retention_profile_days: int = Field(180, ge=1, le=3650)
+    retention_handoff_days: int = Field(180, ge=1, le=3650)
+    retention_form_days: int = Field(30, ge=1, le=3650)
+    retention_consent_days: int = Field(1095, ge=1, le=3650)
+    retention_purge_hours: float = Field(24.0, gt=0, le=168)
 
     counsellor_tenant_ids: str = ""
     counsellor_object_ids: str = ""
@@ -166,6 +172,13 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "INVITATION_PEPPER must be a secret of at least 16 characters "
                 '(python -c "import secrets; print(secrets.token_urlsafe(32))").'
+            )
+        if self.retention_consent_days < max(
+            self.retention_profile_days, self.retention_handoff_days
+        ):
+            raise ConfigurationError(
+                "RETENTION_CONSENT_DAYS must be at least RETENTION_PROFILE_DAYS and "
+                "RETENTION_HANDOFF_DAYS: the proof of consent has to outlive what it allowed."
             )
         secret = self.techcheck_secret.get_secret_value()
         if secret and len(secret) < 16:

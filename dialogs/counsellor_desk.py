@@ -24,6 +24,7 @@ from bot.domain.consent import (
     ConsentStatus,
     new_receipt_id,
 )
+from bot.domain.consent_forms import ConsentForms
 from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory
 from bot.domain.handoff_events import HandoffEvent, Notifier
 from bot.domain.handoffs import OPEN_HANDOFF_STATUSES, Handoff, Handoffs, HandoffStatus
@@ -56,6 +57,7 @@ class DeskServices:
     invitations: Invitations
     handoffs: Handoffs
     consents: ConsentLog
+    forms: ConsentForms
     meetings: MeetingProvider
     reminders: Reminders
     sender: MessageSender
@@ -173,6 +175,7 @@ class CounsellorDesk(ActivityHandler):
             handoff.client_id, handoff.handoff_id, booked
         )
         assert scheduled is not None
+        await self._services.consents.keep_past(scheduled.client_id, end)
         await self._tell_client(scheduled)
         await self._services.reminders.schedule(
             meeting_id=meeting["id"],
@@ -242,6 +245,8 @@ class CounsellorDesk(ActivityHandler):
                 cause=turn_context.activity.id or "",
             )
         )
+        if decision.form_sha256:
+            await self._services.forms.decided(handoff.client_id, decision.form_sha256)
         verified = decision.action == ConsentAction.VERIFIED
         status = ConsentStatus.GIVEN if verified else ConsentStatus.REJECTED
 

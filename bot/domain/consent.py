@@ -4,6 +4,12 @@ append-only log that keeps them: the store itself refuses to change or delete on
 An event's id says what caused it (the card the client answered, the consent a withdrawal
 ends), so appending the same answer twice — a turn that runs again, a second instance —
 stores one event and hands back the stored one, with its receipt.
+
+The events are the proof that the processing was lawful (Art. 7(1) GDPR), so they are kept
+``keep_for`` (``RETENTION_CONSENT_DAYS``) after the client's last event or the end of their
+last appointment, whichever is later. All of a client's events go together: each new event,
+and each appointment, moves the expiry of all of them (``DocumentStore.extend_expiry``, the
+one change the store allows on an event).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.record import Record, record_key, utc_now
+from bot.domain.record import Record, record_key, seconds_until, utc_now
 from bot.storage.documents import DocumentStore
 
 CONSENT_EVENT = "consent_event"
@@ -87,21 +94,31 @@ class ConsentState:
 class ConsentLog:
     """Append-only consent events of each client."""
 
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, keep_for: timedelta = timedelta(days=1095)) -> None:
         self._store = store
+        self._keep_for = keep_for
 
     async def append(self, event: ConsentEvent) -> tuple[ConsentEvent, bool]:
         """Record the event once: the stored event, and ``True`` if this call stored it.
 
         An event with the same id (the same answer, recorded by a turn that ran before or runs
         beside this one) stays as it is and is returned instead — with its receipt."""
+        ttl = int(self._keep_for.total_seconds())
         stored, created = await self._store.create_or_get(
             CONSENT_EVENT,
             record_key(event.client_id, event.event_id),
             event.to_body(),
             partition=event.client_id,
+            ttl_seconds=ttl,
         )
+        await self._store.extend_expiry(CONSENT_EVENT, event.client_id, ttl)
         return ConsentEvent.from_body(stored.body), created
+
+    async def keep_past(self, client_id: str, moment: datetime) -> None:
+        """An appointment ends at ``moment``: keep the client's events ``keep_for`` past it."""
+        now = utc_now()
+        ttl = seconds_until(max(now, moment) + self._keep_for, now)
+        await self._store.extend_expiry(CONSENT_EVENT, client_id, ttl)
 
     async def events(self, client_id: str) -> list[ConsentEvent]:
         documents = await self._store.list_partition(CONSENT_EVENT, client_id)

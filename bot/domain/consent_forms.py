@@ -7,6 +7,10 @@ Only JPEG, PNG and PDF are accepted, recognised by their first bytes (not by the
 declared type), and only up to a size limit. Where the files live is a separate concern
 (``bot/integrations/form_storage.py``): a private local folder in embedded mode, a private
 Azure Blob container in production. The consent event keeps only the reference and the SHA-256.
+
+A file is kept until the counsellor has decided on it and ``keep_decided`` more has passed, or
+``keep_undecided`` after the upload if nobody decides. Each file has an entry in the store
+(``consent_form``), written before the file, which the daily purge reads (``purge_due``).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.record import Record, record_key, utc_now
 from bot.integrations.attachment_sources import FetchRules
 from bot.integrations.form_storage import FormStorage
 from bot.integrations.safe_fetch import (
@@ -28,6 +34,7 @@ from bot.integrations.safe_fetch import (
     origin_of,
     parse_url,
 )
+from bot.storage.documents import ConflictError, DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ SIGNATURES = {
     b"%PDF-": ("application/pdf", "pdf"),
 }
 TEAMS_FILE_INFO = "application/vnd.microsoft.teams.file.download.info"
+CONSENT_FORM = "consent_form"
 
 
 class UploadProblem(StrEnum):
@@ -57,6 +65,18 @@ class StoredForm:
     sha256: str
     content_type: str
     size: int
+
+
+@dataclass
+class FormFile(Record):
+    """An uploaded form's file (kept outside the store) and until when it is kept."""
+
+    client_id: str
+    ref: str
+    sha256: str
+    delete_after: str
+    uploaded_at: str = ""
+    decided_at: str = ""
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:
@@ -81,11 +101,20 @@ class ConsentForms:
         max_bytes: int,
         rules: FetchRules | None = None,
         timeout_seconds: float = 20.0,
+        *,
+        records: DocumentStore,
+        keep_undecided: timedelta = timedelta(days=180),
+        keep_decided: timedelta = timedelta(days=30),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._storage = storage
         self._max_bytes = max_bytes
         self._rules = rules or FetchRules()
         self._timeout = timeout_seconds
+        self._records = records
+        self._keep_undecided = keep_undecided
+        self._keep_decided = keep_decided
+        self._clock = clock
 
     @property
     def max_bytes(self) -> int:
@@ -139,8 +168,57 @@ class ConsentForms:
         content_type, extension = kind
         digest = hashlib.sha256(data).hexdigest()
         ref = f"{client_folder(client_id)}/{digest}.{extension}"
+        now = self._clock()
+        entry = FormFile(
+            client_id, ref, digest, (now + self._keep_undecided).isoformat(), now.isoformat()
+        )
+        # The entry first: a file the purge cannot find would be kept for ever.
+        await self._records.create_or_get(
+            CONSENT_FORM, record_key(client_id, digest), entry.to_body(), partition=client_id
+        )
         await self._storage.put(ref, data, content_type)
         return StoredForm(ref, digest, content_type, len(data))
 
+    async def decided(self, client_id: str, sha256: str) -> None:
+        """A counsellor confirmed or rejected the form: it goes ``keep_decided`` from now."""
+        key = record_key(client_id, sha256)
+        while True:
+            document = await self._records.get(CONSENT_FORM, key, partition=client_id)
+            if document is None:
+                return
+            entry = FormFile.from_body(document.body)
+            if entry.decided_at:
+                return  # the first decision counts (a second click, another counsellor)
+            now = self._clock()
+            entry.decided_at = now.isoformat()
+            entry.delete_after = (now + self._keep_decided).isoformat()
+            try:
+                await self._records.save(
+                    CONSENT_FORM, key, entry.to_body(), partition=client_id, read=document
+                )
+            except ConflictError:
+                continue
+            return
+
+    async def entries(self, client_id: str) -> list[FormFile]:
+        documents = await self._records.list_partition(CONSENT_FORM, client_id)
+        return [FormFile.from_body(document.body) for document in documents]
+
+    async def purge_due(self, now: datetime) -> int:
+        """Delete every file whose time is up, then its entry: how many files went."""
+        deleted = 0
+        for document in await self._records.list_kind(CONSENT_FORM):
+            entry = FormFile.from_body(document.body)
+            if datetime.fromisoformat(entry.delete_after) > now:
+                continue
+            if await self._storage.delete(entry.ref):
+                deleted += 1
+            await self._records.delete(CONSENT_FORM, document.key, partition=document.partition)
+        return deleted
+
     async def delete_for(self, client_id: str) -> int:
-        return await self._storage.delete_folder(client_folder(client_id))
+        """Every form of the client, and their entries ("Meine Daten löschen")."""
+        deleted = await self._storage.delete_folder(client_folder(client_id))
+        for document in await self._records.list_partition(CONSENT_FORM, client_id):
+            await self._records.delete(CONSENT_FORM, document.key, partition=client_id)
+        return deleted

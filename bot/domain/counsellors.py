@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.record import Record, utc_now
@@ -82,8 +83,14 @@ class CaseloadEntry(Record):
 
 
 class CounsellorDirectory:
-    def __init__(self, store: DocumentStore) -> None:
+    """The counsellors' chats, and each one's overview of clients (a line per client, kept
+    ``keep_cases_for`` after its last change, like the client's profile)."""
+
+    def __init__(
+        self, store: DocumentStore, keep_cases_for: timedelta = timedelta(days=180)
+    ) -> None:
         self._store = store
+        self._case_ttl = int(keep_cases_for.total_seconds())
 
     async def register(self, object_id: str, reference: dict[str, Any], locale: str) -> Counsellor:
         """Keep how to reach a counsellor (their chat's conversation reference)."""
@@ -105,7 +112,11 @@ class CounsellorDirectory:
         counsellor_id = counsellor_id.lower()
         entry.updated_at = utc_now().isoformat()
         await self._store.upsert(
-            CASELOAD, f"{counsellor_id}:{entry.client_id}", entry.to_body(), partition=counsellor_id
+            CASELOAD,
+            f"{counsellor_id}:{entry.client_id}",
+            entry.to_body(),
+            partition=counsellor_id,
+            ttl_seconds=self._case_ttl,
         )
 
     async def forget_case(self, counsellor_id: str, client_id: str) -> None:

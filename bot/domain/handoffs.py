@@ -8,18 +8,22 @@ conversation state, or Teams resent it to another instance): a record's id comes
 caused it (the card the client answered, the consent a withdrawal ends), and ``append`` /
 ``create`` / ``update`` hand back the stored record and whether this call changed anything —
 so the caller shows what is stored and acts (notifies, counts) only on a real change.
+
+A handoff is kept ``keep_for`` (``RETENTION_HANDOFF_DAYS``) after its last change or the end of
+its appointment, whichever is later: every write sets that time to live again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from bot.domain.consent import ConsentStatus
 from bot.domain.interpreters import InterpreterRequest
-from bot.domain.record import Record, record_key, utc_now
+from bot.domain.record import Record, record_key, seconds_until, utc_now
 from bot.storage.documents import ConflictError, DocumentStore
 
 HANDOFF = "handoff"
@@ -69,10 +73,20 @@ class Handoff(Record):
     created_at: str = field(default_factory=lambda: utc_now().isoformat())
     updated_at: str = field(default_factory=lambda: utc_now().isoformat())
 
+    def appointment_end(self) -> datetime | None:
+        end = self.meeting.get("end")
+        return datetime.fromisoformat(end) if end else None
+
 
 class Handoffs:
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, keep_for: timedelta = timedelta(days=180)) -> None:
         self._store = store
+        self._keep_for = keep_for
+
+    def _ttl(self, handoff: Handoff) -> int:
+        now = utc_now()
+        end = handoff.appointment_end()
+        return seconds_until(max(now, end or now) + self._keep_for, now)
 
     async def create(self, handoff: Handoff) -> tuple[Handoff, bool]:
         """The stored handoff, and ``True`` if this call created it (``False``: the same
@@ -85,6 +99,7 @@ class Handoffs:
             record_key(handoff.client_id, handoff.handoff_id),
             handoff.to_body(),
             partition=handoff.client_id,
+            ttl_seconds=self._ttl(handoff),
         )
         return Handoff.from_body(stored.body), created
 
@@ -118,7 +133,12 @@ class Handoffs:
             handoff.updated_at = utc_now().isoformat()
             try:
                 await self._store.replace(
-                    HANDOFF, key, handoff.to_body(), partition=client_id, etag=document.etag
+                    HANDOFF,
+                    key,
+                    handoff.to_body(),
+                    partition=client_id,
+                    etag=document.etag,
+                    ttl_seconds=self._ttl(handoff),
                 )
             except ConflictError:
                 continue

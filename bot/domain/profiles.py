@@ -1,12 +1,14 @@
 """The client's profile: where they are in the journey and what the tech check found.
 
-One document per client (keyed by the client), changed under its eTag.
+One document per client (keyed by the client), changed under its eTag. Each change keeps it
+``keep_for`` longer (``RETENTION_PROFILE_DAYS``): a client who stops coming is forgotten.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.domain.record import Record, utc_now
@@ -33,8 +35,9 @@ class ClientProfile(Record):
 
 
 class Profiles:
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, keep_for: timedelta = timedelta(days=180)) -> None:
         self._store = store
+        self._ttl = int(keep_for.total_seconds())
 
     async def get(self, client_id: str) -> ClientProfile | None:
         document = await self._store.get(PROFILE, client_id, partition=client_id)
@@ -54,7 +57,12 @@ class Profiles:
             profile.updated_at = utc_now().isoformat()
             try:
                 await self._store.save(
-                    PROFILE, client_id, profile.to_body(), partition=client_id, read=document
+                    PROFILE,
+                    client_id,
+                    profile.to_body(),
+                    partition=client_id,
+                    read=document,
+                    ttl_seconds=self._ttl,
                 )
             except ConflictError:
                 continue

@@ -11,6 +11,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def seconds_until(moment: datetime, now: datetime) -> int:
+    """A time to live for the store: seconds from ``now`` to ``moment``, at least one.
+
+    The store measures time on its own clock, so it is given a duration, not a point in time."""
+    return max(1, int((moment - now).total_seconds()))
+
+
 class Record:
     """Dataclass records stored as plain JSON objects."""
 

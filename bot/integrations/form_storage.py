@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Protocol
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient
 
@@ -28,6 +28,8 @@ class FormStorage(Protocol):
     async def put(self, ref: str, data: bytes, content_type: str) -> None: ...
 
     async def get(self, ref: str) -> bytes | None: ...
+
+    async def delete(self, ref: str) -> bool: ...
 
     async def delete_folder(self, folder: str) -> int: ...
 
@@ -55,6 +57,14 @@ class LocalFormStorage:
     async def get(self, ref: str) -> bytes | None:
         path = self._root / ref
         return await asyncio.to_thread(path.read_bytes) if path.is_file() else None
+
+    async def delete(self, ref: str) -> bool:
+        path = self._root / ref
+        try:
+            await asyncio.to_thread(path.unlink)
+        except FileNotFoundError:
+            return False
+        return True
 
     async def delete_folder(self, folder: str) -> int:
         return await asyncio.to_thread(self._remove, self._root / folder)
@@ -109,6 +119,13 @@ class BlobFormStorage:
             return None
         download = await blob.download_blob()
         return await download.readall()
+
+    async def delete(self, ref: str) -> bool:
+        try:
+            await self._container.delete_blob(ref)
+        except ResourceNotFoundError:
+            return False
+        return True
 
     async def delete_folder(self, folder: str) -> int:
         names = [

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import SERVICE, STORE
 from bot.devtools.connector_standin import LocalConnector
 from bot.domain.consent import ConsentLog
+from bot.domain.consent_forms import CONSENT_FORM, FormFile
 from bot.domain.counsellors import CounsellorDirectory
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.local_time import BERLIN, format_clock
@@ -133,6 +134,12 @@ async def test_invitation_to_meeting_to_reminder_to_withdrawal(
     [handoff] = await Handoffs(store).for_client(CLIENT)
     assert handoff.status == HandoffStatus.SCHEDULED
     assert handoff.counsellor_id == COUNSELLOR
+    # the handoff and the consent are kept their full periods past the appointment's end
+    end = datetime.fromisoformat(handoff.meeting["end"]).timestamp()
+    [stored] = await store.list_partition("handoff", CLIENT)
+    assert stored.expires_at == pytest.approx(end + 180 * 86400, abs=60)
+    [consent] = await store.list_partition("consent_event", CLIENT)
+    assert consent.expires_at == pytest.approx(end + 1095 * 86400, abs=60)
 
     # The reminders, with the clock moved to a day and then to ten minutes before the meeting.
     now = [when - timedelta(hours=23, minutes=59)]
@@ -339,6 +346,12 @@ async def test_an_uploaded_form_is_decided_once_and_a_withdrawal_names_the_form(
 
     await invoke(counsellor, "consent_rejected", data)  # a late click changes nothing
     assert len(await ConsentLog(service.app[STORE]).events(CLIENT)) == 2
+    # the decision starts the form's retention (RETENTION_FORM_DAYS)
+    [document] = await service.app[STORE].list_partition(CONSENT_FORM, CLIENT)
+    entry = FormFile.from_body(document.body)
+    assert entry.decided_at
+    delete_after = datetime.fromisoformat(entry.delete_after)
+    assert delete_after - datetime.fromisoformat(entry.decided_at) == timedelta(days=30)
     if decision.action == "verified":
         await client.say("Einwilligung widerrufen")
         assert client.said("Sie haben Ihre Einwilligung widerrufen")

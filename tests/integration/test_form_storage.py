@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from bot.domain.consent_forms import ConsentForms, UploadError, client_folder
 from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
+from bot.storage import DocumentStore
 from tests.support.azurite import azurite_blob
 
 pytestmark = pytest.mark.node  # Azurite comes from node_modules
@@ -34,7 +36,8 @@ async def storage(
         backend: FormStorage = LocalFormStorage(tmp_path / "forms")
     else:
         backend = BlobFormStorage.from_connection_string(
-            blob_connection_string, f"forms-{tmp_path.name[-20:].lower().replace('_', '-')}"
+            blob_connection_string,
+            f"forms-{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:20]}",
         )
     await backend.open()
     await backend.open()  # opening twice is harmless (the container exists)
@@ -42,8 +45,10 @@ async def storage(
     await backend.close()
 
 
-async def test_forms_are_stored_by_hash_and_deleted_per_client(storage: FormStorage) -> None:
-    forms = ConsentForms(storage, max_bytes=1024)
+async def test_forms_are_stored_by_hash_and_deleted_per_client(
+    storage: FormStorage, store: DocumentStore
+) -> None:
+    forms = ConsentForms(storage, max_bytes=1024, records=store)
     png = await forms.save("client-a", PNG)
     pdf = await forms.save("client-a", PDF)
     other = await forms.save("client-b", PNG)
@@ -57,11 +62,61 @@ async def test_forms_are_stored_by_hash_and_deleted_per_client(storage: FormStor
     assert await forms.delete_for("client-a") == 2
     assert await storage.get(png.ref) is None
     assert await storage.get(other.ref) == PNG  # another client's form stays
+    assert await forms.entries("client-a") == []
+    assert [entry.ref for entry in await forms.entries("client-b")] == [other.ref]
     assert await forms.delete_for("client-a") == 0
 
 
-async def test_only_real_pictures_and_pdfs_within_the_limit(storage: FormStorage) -> None:
-    forms = ConsentForms(storage, max_bytes=100)
+async def test_a_form_is_kept_until_its_retention_ends(
+    storage: FormStorage, store: DocumentStore
+) -> None:
+    clock = Clock(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    forms = ConsentForms(
+        storage,
+        max_bytes=1024,
+        records=store,
+        keep_undecided=timedelta(days=180),
+        keep_decided=timedelta(days=30),
+        clock=clock,
+    )
+    decided = await forms.save("client-a", PNG)
+    undecided = await forms.save("client-b", PDF)
+    clock.now += timedelta(days=10)
+    await forms.decided("client-a", decided.sha256)
+    clock.now += timedelta(days=5)
+    await forms.decided("client-a", decided.sha256)  # a second click keeps the first date
+    [entry] = await forms.entries("client-a")
+    assert (
+        entry.delete_after
+        == (datetime(2026, 12, 11, 9, tzinfo=UTC) + timedelta(days=30)).isoformat()
+    )
+
+    assert await forms.purge_due(datetime(2027, 1, 10, 8, tzinfo=UTC)) == 0
+    assert await storage.get(decided.ref) == PNG
+    assert await forms.purge_due(datetime(2027, 1, 10, 9, tzinfo=UTC)) == 1
+    assert await storage.get(decided.ref) is None
+    assert await forms.entries("client-a") == []
+    assert await storage.get(undecided.ref) == PDF  # nobody decided: 180 days after the upload
+
+    assert await forms.purge_due(datetime(2027, 5, 30, 8, tzinfo=UTC)) == 0
+    assert await forms.purge_due(datetime(2027, 5, 30, 9, tzinfo=UTC)) == 1
+    assert await storage.get(undecided.ref) is None
+    assert await forms.entries("client-b") == []
+    assert await forms.purge_due(datetime(2028, 1, 1, tzinfo=UTC)) == 0
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_only_real_pictures_and_pdfs_within_the_limit(
+    storage: FormStorage, store: DocumentStore
+) -> None:
+    forms = ConsentForms(storage, max_bytes=100, records=store)
     with pytest.raises(UploadError, match="wrong_type"):
         await forms.save("client-a", b"GIF89a" + b"\x00" * 10)
     with pytest.raises(UploadError, match="too_large"):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigurationError, Settings
+from bot.domain.retention import RECORD_KINDS, RetentionPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,3 +86,27 @@ def test_meeting_links_are_read_per_counsellor() -> None:
         "abc": "https://teams.example/a",
         "def": "https://teams.example/d",
     }
+
+
+def test_every_retention_rule_names_a_real_setting_and_the_periods_reach_the_stores() -> None:
+    names = {
+        field.validation_alias.choices[0] if field.validation_alias else name.upper()
+        for name, field in Settings.model_fields.items()
+    }
+    assert {rule.setting for rule in RECORD_KINDS if rule.setting} <= names
+    policy = RetentionPolicy.from_settings(
+        Settings(_env_file=None, retention_profile_days=90, retention_consent_days=400)
+    )
+    assert (policy.profile, policy.handoff, policy.consent) == (
+        timedelta(days=90),
+        timedelta(days=180),
+        timedelta(days=400),
+    )
+
+
+def test_the_consent_proof_must_outlive_what_it_allowed() -> None:
+    Settings(_env_file=None, retention_consent_days=180).check()
+    with pytest.raises(ConfigurationError, match="RETENTION_CONSENT_DAYS"):
+        Settings(_env_file=None, retention_consent_days=179).check()
+    with pytest.raises(ConfigurationError, match="RETENTION_CONSENT_DAYS"):
+        Settings(_env_file=None, retention_consent_days=365, retention_handoff_days=400).check()
