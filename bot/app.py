@@ -195,7 +195,7 @@ def build_service(
         reminder_sender=ReminderSender(handoffs, directory, sender),
         graph=graph,
         techcheck=techcheck_page(settings, codec, profiles, UsageLog(store), delivery),
-        retention=RetentionSweep(store, consent_forms),
+        retention=RetentionSweep(store, consent_forms, retention),
     )
 
 

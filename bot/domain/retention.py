@@ -26,9 +26,9 @@ from bot.domain.dropouts import DROPOUT
 from bot.domain.handoffs import HANDOFF
 from bot.domain.invitations import CODE_ATTEMPTS, INVITATION
 from bot.domain.profiles import PROFILE
-from bot.domain.record import utc_now
+from bot.domain.record import seconds_until, utc_now
 from bot.domain.reminders import REMINDER, REMINDER_INDEX
-from bot.storage.documents import DocumentStore
+from bot.storage.documents import ConflictError, DocumentStore, JsonObject
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -132,22 +132,84 @@ RECORD_KINDS: tuple[KindRetention, ...] = (
 class PurgeReport:
     documents: int
     forms: int
+    #: records from before retention existed that got their expiry in this run
+    backfilled: int = 0
 
 
 class RetentionSweep:
-    """The daily purge: removes what has expired from the store, and the form files that are
-    due. Any number of instances may run it: each deletion is idempotent."""
+    """The daily purge: removes what has expired from the store and the form files that are
+    due, and gives records written before there was retention (no expiry) the one they would
+    have had. Any number of instances may run it: each step is idempotent."""
 
     def __init__(
-        self, store: DocumentStore, forms: ConsentForms, clock: Callable[[], datetime] = utc_now
+        self,
+        store: DocumentStore,
+        forms: ConsentForms,
+        policy: RetentionPolicy,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
         self._forms = forms
+        self._policy = policy
         self._clock = clock
 
     async def run_once(self) -> PurgeReport:
+        backfilled = await self._backfill()
         forms = await self._forms.purge_due(self._clock())
         documents = await self._store.purge_expired()
-        report = PurgeReport(documents, forms)
-        log.info("retention purge: %d expired documents, %d form files", documents, forms)
-        return report
+        log.info(
+            "retention purge: %d expired documents, %d form files, %d older records dated",
+            documents,
+            forms,
+            backfilled,
+        )
+        return PurgeReport(documents, forms, backfilled)
+
+    async def _backfill(self) -> int:
+        now = self._clock()
+        dated = 0
+        for kind, keep in (
+            (PROFILE, self._policy.profile),
+            (CASELOAD, self._policy.profile),
+            (HANDOFF, self._policy.handoff),
+        ):
+            for document in await self._store.list_kind(kind):
+                if document.expires_at is not None:
+                    continue
+                until = _last_moment(document.body, now) + keep
+                try:
+                    await self._store.replace(
+                        kind,
+                        document.key,
+                        document.body,
+                        partition=document.partition,
+                        etag=document.etag,
+                        ttl_seconds=seconds_until(until, now),
+                    )
+                except ConflictError:
+                    continue  # written meanwhile, and so given its expiry
+                dated += 1
+        undated: dict[str, datetime] = {}
+        for document in await self._store.list_kind(CONSENT_EVENT):
+            if document.expires_at is None:
+                moment = _last_moment(document.body, now)
+                undated[document.partition] = max(moment, undated.get(document.partition, moment))
+        for client_id, last in undated.items():
+            ttl = seconds_until(last + self._policy.consent, now)
+            dated += await self._store.extend_expiry(CONSENT_EVENT, client_id, ttl)
+        return dated
+
+
+def _last_moment(body: JsonObject, now: datetime) -> datetime:
+    """The latest time a record names: its last change, its event or its appointment's end
+    (now, if it names none that can be read)."""
+    named = [body.get("updated_at"), body.get("at"), (body.get("meeting") or {}).get("end")]
+    moments = []
+    for value in named:
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            moments.append(moment)
+    return max(moments, default=now)

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.domain.consent import CONSENT_EVENT, ConsentLog
 from bot.domain.handoffs import Handoff, Handoffs
 from bot.domain.record import utc_now
-from bot.domain.retention import RECORD_KINDS
+from bot.domain.retention import RECORD_KINDS, PurgeReport
 from bot.storage import DocumentStore, open_document_store
 from tests.support.cosmos_server import (
     KEY,
@@ -235,3 +235,42 @@ async def test_every_kind_a_journey_stores_has_a_retention_rule(tmp_path: Path) 
         stored = {kind for (kind,) in database.execute("SELECT DISTINCT kind FROM documents")}
     assert {"state", "profile", "handoff", "consent_event", "dropout"} <= stored
     assert stored <= set(KINDS)
+
+
+async def test_records_from_before_retention_get_the_expiry_they_would_have_had(
+    settings: Settings, store: DocumentStore, clock: Clock
+) -> None:
+    """An upgrade: profiles, handoffs and consent events written without an expiry."""
+    now = utc_now()
+
+    def ago(days: int) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    await store.create("profile", "c1", {"client_id": "c1", "updated_at": ago(100)}, partition="c1")
+    await store.create(
+        "handoff",
+        "c1:h1",
+        {"updated_at": ago(300), "meeting": {"end": ago(170)}},
+        partition="c1",
+    )
+    await store.create("handoff", "c1:h2", {"updated_at": "not a time"}, partition="c1")
+    for event_id, days in (("given-1", 1000), ("withdrawn-1", 900)):
+        await store.create(CONSENT_EVENT, f"c1:{event_id}", {"at": ago(days)}, partition="c1")
+    await store.create("dropout", "r:s:d", {"count": 1}, partition="r")  # counters are kept
+
+    report = await purge_with(settings, store)
+    assert report.backfilled == 5
+    expiry = {d.key: d.expires_at for kind in KINDS for d in await store.list_kind(kind)}
+    assert expiry == {
+        "c1": pytest.approx(clock.now + 80 * DAY, abs=5),
+        "c1:h1": pytest.approx(clock.now + 10 * DAY, abs=5),  # 180 days past the appointment
+        "c1:h2": pytest.approx(clock.now + 180 * DAY, abs=5),  # no time to read: from now
+        "c1:given-1": pytest.approx(clock.now + 195 * DAY, abs=5),  # both from the last event
+        "c1:withdrawn-1": pytest.approx(clock.now + 195 * DAY, abs=5),
+        "r:s:d": None,
+    }
+    assert (await purge_with(settings, store)).backfilled == 0  # once is enough
+
+
+async def purge_with(settings: Settings, store: DocumentStore) -> PurgeReport:
+    return await Chat(settings, store).service.retention.run_once()
