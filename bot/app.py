@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.config import Settings
+from bot.data_export.routes import add_my_data_routes
 from bot.domain.card_answers import CardAnswers
 from bot.domain.consent import ConsentLog
 from bot.domain.consent_forms import ConsentForms
@@ -26,6 +27,7 @@ from bot.domain.handoff_events import Notifier
 from bot.domain.handoff_lifecycle import HandoffLifecycle
 from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
+from bot.domain.my_data import MyData
 from bot.domain.periodic import Periodic
 from bot.domain.profiles import Profiles
 from bot.domain.reminders import Reminders, ReminderScheduler
@@ -73,6 +75,7 @@ class Service:
     graph: GraphClient | None
     techcheck: TechcheckPage
     retention: RetentionSweep
+    my_data: MyData
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -123,6 +126,7 @@ def build_service(
     handoffs = Handoffs(store, retention.handoff)
     profiles = Profiles(store, retention.profile)
     directory = CounsellorDirectory(store, retention.profile)
+    my_data = MyData(store, settings)
     consent_forms = ConsentForms(
         forms,
         settings.max_upload_bytes,
@@ -163,6 +167,7 @@ def build_service(
         lifecycle=HandoffLifecycle(meetings, reminders, notifier),
         card_answers=CardAnswers(store, ttl_seconds=state_ttl_seconds),
         links=LinkIssuer(settings, profiles, codec),
+        my_data=my_data,
     )
     desk = CounsellorDesk(
         DeskServices(
@@ -196,6 +201,7 @@ def build_service(
         graph=graph,
         techcheck=techcheck_page(settings, codec, profiles, UsageLog(store), delivery),
         retention=RetentionSweep(store, consent_forms, retention),
+        my_data=my_data,
     )
 
 
@@ -215,6 +221,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     app.cleanup_ctx.append(_reminder_lifecycle)
     add_bot_routes(app, BotEndpoint(settings, adapter, service.bot, app[STORE]))
     add_techcheck_routes(app, service.techcheck)
+    add_my_data_routes(app, service.my_data)
     return app
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["literal"]
+__all__ = ["literal", "not_a_list"]
 
 #: Characters escaped wherever they stand. Each can start or close a Markdown construct:
 #: ``\\`` (escapes), `` ` `` (code), ``* _ ~`` (emphasis, strikethrough, thematic breaks),
@@ -61,3 +61,13 @@ def literal(text: str) -> str:
     one_line = "".join(" " if _is_break(char) else char for char in text)
     one_line = " ".join(one_line.split())
     return _LEADING.sub(r"\\\1", _SPECIAL.sub(r"\\\1", one_line))
+
+
+#: the start of an ordered list item: "2. " or "2) " (a date such as "2. Dez. 2026" is one)
+_ORDERED_ITEM = re.compile(r"^(\d{1,9})([.)])(\s)")
+
+
+def not_a_list(text: str) -> str:
+    """A catalog line that begins like an ordered list item — in German a date does: "2. Dez.
+    2026, 07:43: …" — would show as a numbered list starting at 2; its marker is escaped."""
+    return _ORDERED_ITEM.sub(r"\1\\\2\3", text)

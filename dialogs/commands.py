@@ -1,5 +1,6 @@
 """Commands that work at every step: Hilfe, Neu starten, Sprache, Einwilligung widerrufen,
-Meine Daten löschen, Technik-Check — typed in either language, or clicked on a card."""
+Meine Daten, Meine Daten löschen, Technik-Check, Dolmetscher — typed in any of the chat's
+languages, or clicked on a card."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoff
 from bot.domain.invitations import looks_like_code
 from bot.domain.local_time import format_clock, format_local
+from bot.domain.my_data import counsellors_of
 from bot.domain.profiles import ClientProfile
+from bot.domain.record import utc_now
 from bot.domain.typed_text import normalise
 from bot.i18n import SUPPORTED_LOCALES, Translator
 from cards import card_message
@@ -28,6 +31,7 @@ from cards.tech_result_cards import link_card
 from dialogs.interpreter import InterpreterDialog
 from dialogs.journey import ALTERNATIVES, JourneyDialog
 from dialogs.language import language_card, named_language
+from dialogs.my_data import show_my_data
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.question import (
     ask,
@@ -55,6 +59,7 @@ class Command(StrEnum):
     SET_LANGUAGE = "set_language"
     WITHDRAW = "withdraw"
     DELETE = "delete"
+    MY_DATA = "my_data"  # what is stored about the client (Art. 15), and as a file
     TECHCHECK = "techcheck"  # a link to the measured tech check in the browser
     RESUME = "resume"  # back to the open step (a button after the measured tech check)
     INTERPRETER = "interpreter"  # asks for an interpreter's language over the open step
@@ -69,6 +74,7 @@ TYPED_COMMANDS = (
     Command.LANGUAGE,
     Command.WITHDRAW,
     Command.DELETE,
+    Command.MY_DATA,
     Command.TECHCHECK,
     Command.RESUME,
     Command.INTERPRETER,
@@ -141,6 +147,7 @@ class GlobalCommands:
             Command.LANGUAGE: self._language,
             Command.WITHDRAW: self._withdraw,
             Command.DELETE: self._ask_delete,
+            Command.MY_DATA: self._my_data,
             Command.TECHCHECK: self._techcheck,
             Command.RESUME: self._resume,
             Command.INTERPRETER: self._interpreter,
@@ -198,6 +205,8 @@ class GlobalCommands:
             counsellor_id = result.counsellor_object_id
 
             def link(profile: ClientProfile) -> None:
+                if profile.counsellor_id != counsellor_id:
+                    profile.linked_at = utc_now().isoformat()
                 profile.counsellor_id = counsellor_id
 
             await self._services.profiles.update(client.client_id, link)
@@ -221,7 +230,15 @@ class GlobalCommands:
             ways.append(t("help.in_person", address=settings.jobcenter_address))
         commands = [
             t(f"help.command.{command}")
-            for command in ("restart", "language", "interpreter", "techcheck", "withdraw", "delete")
+            for command in (
+                "restart",
+                "language",
+                "interpreter",
+                "techcheck",
+                "withdraw",
+                "my_data",
+                "delete",
+            )
         ]
         paragraphs = [t("help.intro"), t("help.alternatives"), *ways]
         await context.send_activity(
@@ -354,6 +371,9 @@ class GlobalCommands:
             return
         await _ask_to_confirm(dialog_context, RESTART_PENDING)
 
+    async def _my_data(self, dialog_context: DialogContext) -> None:
+        await show_my_data(dialog_context, self._services)
+
     async def _ask_delete(self, dialog_context: DialogContext) -> None:
         await _ask_to_confirm(dialog_context, DELETE_PENDING)
 
@@ -366,11 +386,9 @@ class GlobalCommands:
         cancelled = await services.handoffs.cancel_open(client_id)
         await services.lifecycle.ended(cancelled, HandoffEvent.CLIENT_DELETED_DATA)
         profile = await services.profiles.get(client_id)
-        for handoff in await services.handoffs.for_client(client_id):
-            for counsellor_id in {handoff.counsellor_id, *handoff.cards} - {""}:
-                await services.directory.forget_case(counsellor_id, client_id)
-        if profile is not None and profile.counsellor_id:
-            await services.directory.forget_case(profile.counsellor_id, client_id)
+        handoffs = await services.handoffs.for_client(client_id)
+        for counsellor_id in counsellors_of(profile, handoffs):
+            await services.directory.forget_case(counsellor_id, client_id)
         await services.handoffs.delete_all(client_id)
         await services.profiles.delete(client_id)
         await services.forms.delete_for(client_id)

@@ -17,6 +17,7 @@ from bot.domain.handoff_events import Notifier
 from bot.domain.handoff_lifecycle import HandoffLifecycle
 from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
+from bot.domain.my_data import MyData
 from bot.domain.profiles import ClientProfile, Profiles
 from bot.domain.techcheck_links import LinkIssuer
 from dialogs.session import after_commit, answered_card, client_of, session_of
@@ -45,6 +46,7 @@ class JourneyServices:
     lifecycle: HandoffLifecycle
     card_answers: CardAnswers
     links: LinkIssuer  # links to the measured tech check in the browser
+    my_data: MyData  # what is stored about a client (Art. 15), and the link to it as a file
 
     async def progress(self, context: TurnContext, stage: str, **changes: Any) -> None:
         """Note the client's stage (for the counsellor overview) and what it settled."""

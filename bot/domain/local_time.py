@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_datetime, format_skeleton, format_time, get_datetime_format
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -16,6 +16,18 @@ REGIONAL_FORMATS = {"en": "en_GB"}
 
 def format_local(moment: str | datetime, locale: str) -> str:
     return str(format_datetime(_moment(moment), "medium", tzinfo=BERLIN, locale=_region(locale)))
+
+
+def format_day(moment: str | datetime, locale: str) -> str:
+    """The date only, the month in words (``2. Dez. 2026``): when something is deleted."""
+    return str(format_skeleton("yMMMd", _moment(moment), tzinfo=BERLIN, locale=_region(locale)))
+
+
+def format_minute(moment: str | datetime, locale: str) -> str:
+    """Date and time to the minute, the month in words (``2. Dez. 2026, 07:40``)."""
+    pattern = str(get_datetime_format("medium", locale=_region(locale)))
+    day, clock = format_day(moment, locale), format_clock(moment, locale)
+    return pattern.replace("{1}", day).replace("{0}", clock)
 
 
 def format_clock(moment: str | datetime, locale: str) -> str:

@@ -27,6 +27,8 @@ class ClientProfile(Record):
     tech: dict[str, Any] = field(default_factory=dict)
     windows: list[str] = field(default_factory=list)
     counsellor_id: str = ""
+    #: when an invitation code linked the client to that counsellor
+    linked_at: str = ""
     #: the last result of the measured check in the browser (bot/techcheck_page)
     measured: dict[str, Any] = field(default_factory=dict)
     #: links to that page: {"ref": conversation reference, "links": {link id: expiry}}

@@ -95,11 +95,13 @@ def public_base_url(settings: Settings) -> str | None:
 
 
 class LinkCodec:
-    """Mints and reads tokens; pure computation, no storage."""
+    """Mints and reads tokens; pure computation, no storage. Each ``purpose`` has keys of its
+    own, so a token minted for one kind of link is no token at all for another."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._encryption_key = hmac.digest(secret, b"techcheck-link/encryption", "sha256")
-        self._mac_key = hmac.digest(secret, b"techcheck-link/authentication", "sha256")
+    def __init__(self, secret: bytes, purpose: str = "techcheck-link") -> None:
+        label = purpose.encode()
+        self._encryption_key = hmac.digest(secret, label + b"/encryption", "sha256")
+        self._mac_key = hmac.digest(secret, label + b"/authentication", "sha256")
 
     def mint(self, claims: LinkClaims, nonce: bytes | None = None) -> str:
         nonce = nonce or os.urandom(NONCE_BYTES)
@@ -152,8 +154,8 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def codec_for(settings: Settings) -> LinkCodec:
-    return LinkCodec(link_secret(settings))
+def codec_for(settings: Settings, purpose: str = "techcheck-link") -> LinkCodec:
+    return LinkCodec(link_secret(settings), purpose)
 
 
 class LinkIssuer:

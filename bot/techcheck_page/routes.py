@@ -41,12 +41,12 @@ from bot.domain.techcheck_links import (
     public_base_url,
 )
 from bot.domain.techcheck_links import registered as link_registered
+from bot.hosting.message_page import accepted_locale, message_page
 from bot.hosting.request_checks import json_body, problem, refuse_encoded_body, too_large
 from bot.i18n import (
     DEFAULT_LOCALE,
     FIGURE_PATTERN,
     load_catalog,
-    match_locale,
     text_direction,
     translator,
 )
@@ -180,12 +180,12 @@ async def page(request: web.Request) -> web.Response:
         body = _render_page(context, request, claims, usage.left)
         return _text(request, body, "text/html; charset=utf-8")
     except LinkError as error:
-        locale = _claimed_locale(context, request) or _accepted_locale(request)
+        locale = _claimed_locale(context, request) or accepted_locale(request)
         status = STATUS_BY_PROBLEM[error.problem]
         return _error_page(request, context, locale, error.problem.value, status)
     except Exception as error:
         log.error("tech-check page failed: %s", type(error).__name__)
-        return _error_page(request, context, _accepted_locale(request), "internal", 500)
+        return _error_page(request, context, accepted_locale(request), "internal", 500)
 
 
 def _render_page(
@@ -241,18 +241,8 @@ def _error_page(
 ) -> web.Response:
     t = translator(locale)
     css = f"/techcheck/static/app.css?v={context.assets['app.css'].version}"
-    title = html.escape(t(f"techcheck.error.{reason}.title"))
-    text = html.escape(t(f"techcheck.error.{reason}.text"))
-    body = (
-        f'<!doctype html>\n<html lang="{t.locale}" dir="{text_direction(t.locale)}">\n'
-        '<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="referrer" content="no-referrer">\n'
-        f'<title>{title}</title>\n<link rel="icon" href="data:,">\n'
-        f'<link rel="stylesheet" href="{css}">\n</head>\n<body>\n<main>\n'
-        f"<h1>{title}</h1>\n<p>{text}</p>\n"
-        f"<p>{html.escape(t('techcheck.error.what_to_do'))}</p>\n</main>\n</body>\n</html>\n"
-    )
+    paragraphs = [t(f"techcheck.error.{reason}.text"), t("techcheck.error.what_to_do")]
+    body = message_page(t.locale, t(f"techcheck.error.{reason}.title"), paragraphs, css)
     return _text(request, body, "text/html; charset=utf-8", status=status)
 
 
@@ -262,11 +252,6 @@ def _claimed_locale(context: TechcheckPage, request: web.Request) -> str | None:
         return context.codec.read(request.match_info["token"], now=0).locale
     except LinkError:
         return None
-
-
-def _accepted_locale(request: web.Request) -> str:
-    first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0]
-    return match_locale(first.strip() or None)
 
 
 def _accepts_gzip(request: web.Request) -> bool:

@@ -11,6 +11,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,10 +26,13 @@ import cards.reading
 from bot.domain.counsellors import CaseloadEntry
 from bot.domain.handoffs import Handoff
 from bot.domain.interpreters import clean_written
+from bot.domain.my_data import ClientRecords, Kept
+from bot.domain.profiles import ClientProfile
 from bot.i18n import staff_translator
 from bot.techcheck_page.results import PostedResult, summarise
 from cards.counsellor_cards import STAGE_ORDER, handoff_card, overview_card
 from cards.markdown import literal
+from cards.my_data_card import my_data_card
 from cards.tech_result_cards import measured_card
 from dialogs.handoff import _summary
 from dialogs.session import SESSION_KEY, Session
@@ -290,12 +294,28 @@ def _tech_result_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
     yield _content(measured_card(T, _measured())), []
 
 
+def _my_data_cards() -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """What is stored about a client, shown back to them: their name, number and words."""
+    now = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    for written in HOSTILE:
+        handoff = _handoff(interpreter={"written": written, "status": "requested"})
+        records = ClientRecords(
+            read_at=now,
+            profile=Kept(ClientProfile("c-1", topic="application", windows=["mon-morning"]), now),
+            handoffs=[Kept(handoff, now)],
+            overview=[Kept(CaseloadEntry("c-1", HOSTILE_NAME, "ready"), now)],
+        )
+        card = my_data_card(T, records, "https://bot.example.org/my-data/x", "https://p.example")
+        yield _content(card), [HOSTILE_PHONE, clean_written(written), HOSTILE_NAME]
+
+
 #: templates that show something a client supplied, and how to build them with hostile values
 SHOWS_CLIENT_DATA: dict[str, Callable[[], Iterator[tuple[dict[str, Any], list[str]]]]] = {
     "handoff_notification": _handoff_cards,
     "overview": _overview_cards,
     "handoff_summary": _summary_cards,
     "tech_result": _tech_result_cards,  # the browser's measurements, User-Agent
+    "my_data": _my_data_cards,  # the client's own name, phone number and words
 }
 #: templates that never show client-supplied data
 NO_CLIENT_DATA = {

@@ -35,6 +35,7 @@ SAME_AS_GERMAN = {
     "techcheck.page.browser",
     "tech.device.tablet.typed",  # "tablet|ipad"
     "techcheck.value.connection.figures",  # "↓ {down}, ↑ {up}, {rtt} ms"
+    "my_data.requests.line",  # "{time}: {what}. {state}"
 }
 
 

@@ -44,6 +44,7 @@ GERMAN_COMMANDS = [
         "Türkçe.",
     ),
     ("Einwilligung widerrufen", "Widerruft Ihre Einwilligung zum Videogespräch."),
+    ("Meine Daten", "Zeigt, was wir über Sie gespeichert haben, auch als Datei."),
     ("Meine Daten löschen", "Löscht Ihre Angaben in diesem Chat."),
     ("Dolmetscher", "Wünscht für das Gespräch eine Dolmetscherin oder einen Dolmetscher."),
 ]
@@ -53,6 +54,7 @@ COMMANDS = [
     Command.RESTART,
     Command.LANGUAGE,
     Command.WITHDRAW,
+    Command.MY_DATA,
     Command.DELETE,
     Command.INTERPRETER,
 ]
