@@ -181,7 +181,7 @@ def stored_documents(database: Path) -> dict[str, Any]:
         for kind, sizes in sorted(kinds.items())
     }
     conversations = len(kinds.get("state", []))
-    per_client = sum(sum(sizes) for kind, sizes in kinds.items() if kind != "dropout")
+    per_client = sum(sum(sizes) for kind, sizes in kinds.items() if kind != "stats")
     files = [database, Path(f"{database}-wal")]
     return {
         "per_kind": per_kind,

@@ -22,7 +22,6 @@ from bot.domain.card_answers import CardAnswers
 from bot.domain.consent import ConsentLog
 from bot.domain.consent_forms import ConsentForms
 from bot.domain.counsellors import CounsellorDirectory, CounsellorPolicy
-from bot.domain.dropouts import Dropouts
 from bot.domain.handoff_events import Notifier
 from bot.domain.handoff_lifecycle import HandoffLifecycle
 from bot.domain.handoffs import Handoffs
@@ -32,6 +31,7 @@ from bot.domain.periodic import Periodic
 from bot.domain.profiles import Profiles
 from bot.domain.reminders import Reminders, ReminderScheduler
 from bot.domain.retention import RetentionPolicy, RetentionSweep
+from bot.domain.stats import Stats
 from bot.domain.techcheck_links import LinkIssuer, codec_for
 from bot.hosting.activity_handler import VideoberatungBot
 from bot.hosting.adapter import ChannelAdapter, create_adapter
@@ -127,6 +127,7 @@ def build_service(
     profiles = Profiles(store, retention.profile)
     directory = CounsellorDirectory(store, retention.profile)
     my_data = MyData(store, settings)
+    stats = Stats(store)
     consent_forms = ConsentForms(
         forms,
         settings.max_upload_bytes,
@@ -159,7 +160,7 @@ def build_service(
         consents=ConsentLog(store, retention.consent),
         handoffs=handoffs,
         profiles=profiles,
-        dropouts=Dropouts(store),
+        stats=stats,
         forms=consent_forms,
         notifier=notifier,
         invitations=invitations,
@@ -176,6 +177,7 @@ def build_service(
             handoffs=handoffs,
             consents=services.consents,
             forms=consent_forms,
+            stats=stats,
             meetings=meetings,
             reminders=reminders,
             sender=sender,
@@ -199,7 +201,7 @@ def build_service(
         reminders=reminders,
         reminder_sender=ReminderSender(handoffs, directory, sender),
         graph=graph,
-        techcheck=techcheck_page(settings, codec, profiles, UsageLog(store), delivery),
+        techcheck=techcheck_page(settings, codec, profiles, UsageLog(store), delivery, stats),
         retention=RetentionSweep(store, consent_forms, retention),
         my_data=my_data,
     )

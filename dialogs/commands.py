@@ -24,6 +24,7 @@ from bot.domain.local_time import format_clock, format_local
 from bot.domain.my_data import counsellors_of
 from bot.domain.profiles import ClientProfile
 from bot.domain.record import utc_now
+from bot.domain.stats import Metric
 from bot.domain.typed_text import normalise
 from bot.i18n import SUPPORTED_LOCALES, Translator
 from cards import card_message
@@ -203,6 +204,8 @@ class GlobalCommands:
         )
         if result.linked:
             counsellor_id = result.counsellor_object_id
+            if not result.already_linked:
+                self._services.counted(context, Metric.INVITATIONS_REDEEMED)
 
             def link(profile: ClientProfile) -> None:
                 if profile.counsellor_id != counsellor_id:
@@ -343,6 +346,7 @@ class GlobalCommands:
         )
         await self._services.lifecycle.ended(cancelled, HandoffEvent.CONSENT_WITHDRAWN)
         await self._services.dropped_out(context, "consent_withdrawn", "withdrawal")
+        self._services.counted(context, Metric.CONSENTS_WITHDRAWN)
         session = session_of(context)
         session.answers.pop("consent", None)
         await context.send_activity(
@@ -394,6 +398,7 @@ class GlobalCommands:
         await services.forms.delete_for(client_id)
         await services.invitations.forget_attempts(client_id)
         await services.card_answers.delete_all(client_id)
+        services.counted(context, Metric.DELETIONS)
         kept = await services.consents.events(client_id)
         await dialog_context.cancel_all_dialogs()
         await self._conversation_state.delete(context)

@@ -24,6 +24,7 @@ from botbuilder.schema import Activity, Attachment
 from bot.domain.consent import ConsentAction, ConsentEvent, ConsentStatus, new_receipt_id
 from bot.domain.consent_forms import TEAMS_FILE_INFO, UploadError
 from bot.domain.local_time import format_local
+from bot.domain.stats import Metric
 from bot.i18n import DEFAULT_LOCALE, Translator, translator
 from cards import ADAPTIVE_CARD_CONTENT_TYPE, card_message
 from dialogs.consent_texts import (
@@ -217,7 +218,10 @@ class ConsentDialog(ComponentDialog):
                 form_sha256=answer["sha256"],
             )
         # The stored event — the same however often this answer arrives — and its receipt.
-        event, _ = await self._services.consents.append(event)
+        event, created = await self._services.consents.append(event)
+        if created:
+            metric = Metric.CONSENTS_GIVEN if answer == "agree" else Metric.CONSENT_FORMS_UPLOADED
+            self._services.counted(step.context, metric)
         status = ConsentOutcome.GIVEN if answer == "agree" else ConsentOutcome.PENDING_VERIFICATION
         session_of(step.context).answers["consent"] = {
             "status": status.value,

@@ -33,6 +33,7 @@ from bot.domain.invitations import Invitations
 from bot.domain.local_time import BERLIN
 from bot.domain.message_delivery import MessageSender
 from bot.domain.reminders import Reminders
+from bot.domain.stats import Metric, Stats
 from bot.domain.tech_assessment import expected_quality, megabytes
 from bot.domain.typed_text import normalise
 from bot.i18n import STAFF_LOCALES, Translator, match_locale, staff_translator, translator
@@ -58,6 +59,7 @@ class DeskServices:
     handoffs: Handoffs
     consents: ConsentLog
     forms: ConsentForms
+    stats: Stats
     meetings: MeetingProvider
     reminders: Reminders
     sender: MessageSender
@@ -85,6 +87,7 @@ class CounsellorDesk(ActivityHandler):
         actor = sender_object_id(turn_context.activity)
         if text in {normalise(v) for v in t.variants("desk.command.invite.typed")}:
             issued = await self._services.invitations.create(actor)
+            await self._services.stats.count(Metric.INVITATIONS_CREATED)
             await turn_context.send_activity(invitation_card(t, issued))
         elif text in {normalise(v) for v in t.variants("desk.command.overview.typed")}:
             entries = await self._services.directory.caseload(actor)
@@ -176,6 +179,7 @@ class CounsellorDesk(ActivityHandler):
         )
         assert scheduled is not None
         await self._services.consents.keep_past(scheduled.client_id, end)
+        await self._services.stats.count(Metric.APPOINTMENTS_SCHEDULED)
         await self._tell_client(scheduled)
         await self._services.reminders.schedule(
             meeting_id=meeting["id"],

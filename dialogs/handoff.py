@@ -10,6 +10,7 @@ from botbuilder.schema import Activity
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoff
 from bot.domain.interpreters import InterpreterRequest
+from bot.domain.stats import Metric
 from bot.domain.time_windows import format_windows, windows
 from bot.i18n import DEFAULT_LOCALE
 from cards import card_message
@@ -100,6 +101,9 @@ class HandoffDialog(ComponentDialog):
             counsellor_id=profile.counsellor_id if profile else "",
         )
         handoff, created = await self._services.handoffs.create(handoff)
+        if created:
+            metric = Metric.handoff(handoff.purpose, handoff.consultation_type)
+            self._services.counted(context, metric)
         # Told until a card was delivered: a turn that failed after creating the handoff (and
         # is sent again) still tells the counsellor; cards already sent are updated in place.
         if created or not handoff.delivery:

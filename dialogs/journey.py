@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
+from bot.domain.stats import Metric
 from dialogs.consent import ConsentDialog, ConsentOutcome
 from dialogs.consultation import ConsultationChoiceDialog
 from dialogs.handoff import CONSULTATION, TECH_HELP, HandoffDialog
@@ -20,6 +21,7 @@ from dialogs.welcome import WelcomeDialog
 ALTERNATIVES = "alternatives"
 CHOSEN = "chosen"  # topic and type are known (said out of turn): on to the tech check
 STEPS = "journey.steps"
+SWITCHING = "switching"  # the client leaves video for the phone or a visit
 
 
 class JourneyDialog(ComponentDialog):
@@ -63,6 +65,7 @@ class JourneyDialog(ComponentDialog):
         if step.result == CHOSEN:
             return await step.next(session_of(step.context).answers["type"])
         if step.result == ALTERNATIVES:
+            step.values[SWITCHING] = True
             return await step.begin_dialog(
                 "journey.ask", ask("journey.alternative", ["phone", "in_person", "none"])
             )
@@ -75,6 +78,8 @@ class JourneyDialog(ComponentDialog):
             return await step.end_dialog()
         if isinstance(step.result, str):
             answers["type"] = step.result
+        if step.values.get(SWITCHING):  # from video (declined or withdrawn) to another way
+            self._services.counted(step.context, Metric(f"switched_to_{answers['type']}"))
         if answers["type"] != "video":
             return await step.next(AfterTechCheck.CONTINUE)
         return await step.begin_dialog(TechCheckDialog.__name__)
@@ -91,6 +96,7 @@ class JourneyDialog(ComponentDialog):
             return await step.next(ConsentOutcome.NOT_NEEDED)
         if choice == AfterTechCheck.PHONE:
             answers["type"] = "phone"
+            self._services.counted(step.context, Metric.SWITCHED_TO_PHONE)
         if answers["type"] != "video":
             return await step.next(ConsentOutcome.NOT_NEEDED)
         return await step.begin_dialog(ConsentDialog.__name__)

@@ -6,6 +6,7 @@ from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepCo
 
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoff, HandoffStatus
+from bot.domain.stats import Metric
 from dialogs.contact_questions import PhoneQuestion
 from dialogs.services import JourneyServices
 from dialogs.session import client_of, session_of, texts
@@ -54,5 +55,6 @@ async def switch_to_phone(
     updated, changed = await services.handoffs.update(client_id, handoff_id, switch)
     session_of(step.context).answers["type"] = "phone"
     if updated is not None and changed:
+        services.counted(step.context, Metric.SWITCHED_TO_PHONE)
         await services.notifier.handoff_event(updated, HandoffEvent.PHONE_ACCEPTED)
     await step.context.send_activity(texts(step.context)("phone_offer.accepted"))

@@ -12,13 +12,13 @@ from bot.domain.card_answers import CardAnswers
 from bot.domain.consent import ConsentLog
 from bot.domain.consent_forms import ConsentForms
 from bot.domain.counsellors import CaseloadEntry, CounsellorDirectory
-from bot.domain.dropouts import Dropouts
 from bot.domain.handoff_events import Notifier
 from bot.domain.handoff_lifecycle import HandoffLifecycle
 from bot.domain.handoffs import Handoffs
 from bot.domain.invitations import Invitations
 from bot.domain.my_data import MyData
 from bot.domain.profiles import ClientProfile, Profiles
+from bot.domain.stats import Metric, Stats
 from bot.domain.techcheck_links import LinkIssuer
 from dialogs.session import after_commit, answered_card, client_of, session_of
 
@@ -38,7 +38,7 @@ class JourneyServices:
     consents: ConsentLog
     handoffs: Handoffs
     profiles: Profiles
-    dropouts: Dropouts
+    stats: Stats
     forms: ConsentForms
     notifier: Notifier
     invitations: Invitations
@@ -84,10 +84,15 @@ class JourneyServices:
             claimed[card] = await self.card_answers.claim(client_id, card, answer)
         return claimed[card]
 
-    async def dropped_out(self, context: TurnContext, reason: str, stage: str) -> None:
-        """Count a dropout (no personal data) — once, when the turn's state is committed."""
+    def counted(self, context: TurnContext, metric: Metric) -> None:
+        """Count ``metric`` (a number, no personal data) once this turn's state is committed:
+        a turn that runs again counts once."""
 
         async def count() -> None:
-            await self.dropouts.count(reason, stage)
+            await self.stats.count(metric)
 
         after_commit(context, count)
+
+    async def dropped_out(self, context: TurnContext, reason: str, stage: str) -> None:
+        """Count why someone left the video path (``stage`` says where; the reason implies it)."""
+        self.counted(context, Metric.dropout(reason))

@@ -13,6 +13,7 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity
 
+from bot.domain.stats import Metric
 from bot.domain.tech_assessment import Assessment, Outcome, TechAnswers, assess
 from bot.domain.techcheck_links import IssuedLink
 from bot.i18n import Translator
@@ -110,6 +111,7 @@ class TechCheckDialog(ComponentDialog):
         await self._services.progress(
             step.context, f"tech_{assessment.outcome}", tech=answers["tech"]
         )
+        self._services.counted(step.context, Metric(f"tech_{assessment.outcome}"))
         url = link.url if link else ""
         if assessment.outcome == Outcome.HELP_NEEDED:
             choice = ask("tech.help", HELP_CHOICES)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, WaterfallDialog, WaterfallStepContext
 
 from bot.config import Settings
+from bot.domain.stats import Metric
 from bot.i18n import Translator
 from cards import card_message
 from dialogs.language import switch_label
@@ -46,6 +47,7 @@ class WelcomeDialog(ComponentDialog):
             )
         )
         await self._services.progress(step.context, "welcome")
+        self._services.counted(step.context, Metric.JOURNEYS_STARTED)
         return await step.end_dialog()
 
 

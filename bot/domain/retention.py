@@ -22,12 +22,12 @@ from bot.domain.card_answers import CARD_ANSWER
 from bot.domain.consent import CONSENT_EVENT
 from bot.domain.consent_forms import CONSENT_FORM, ConsentForms
 from bot.domain.counsellors import CASELOAD, COUNSELLOR
-from bot.domain.dropouts import DROPOUT
 from bot.domain.handoffs import HANDOFF
 from bot.domain.invitations import CODE_ATTEMPTS, INVITATION
 from bot.domain.profiles import PROFILE
 from bot.domain.record import seconds_until, utc_now
 from bot.domain.reminders import REMINDER, REMINDER_INDEX
+from bot.domain.stats import STATS
 from bot.storage.documents import ConflictError, DocumentStore, JsonObject
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ RECORD_KINDS: tuple[KindRetention, ...] = (
         "while the counsellor has the app installed (staff data; uninstalling deletes it)",
         "uninstall",
     ),
-    KindRetention(DROPOUT, "", "kept: daily counters without any personal data", "kept"),
+    KindRetention(STATS, "", "kept: weekly counters without any personal data", "kept"),
 )
 
 

@@ -6,7 +6,7 @@ Layout: one database (``COSMOS_DATABASE``) with two containers, both partitioned
     botbuilder conversation state (kind ``state``); the partition is the state key. Items carry
     their own ``ttl`` (``BOT_STATE_TTL_DAYS``), so Cosmos DB deletes idle conversations itself.
 ``records``
-    every other kind (profiles, handoffs, consent events, dropouts); the partition is the client
+    every other kind (profiles, handoffs, consent events, counters); the partition is the client
     (or what the caller names). Items without ``ttl`` never expire. A consent event is never
     rewritten; only its expiry moves later (``extend_expiry``: its retention period runs from
     the last event or appointment it covers), and the same ``ttl`` then removes it.

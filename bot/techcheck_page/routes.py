@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.domain.profiles import Profiles
+from bot.domain.stats import Metric, Stats
 from bot.domain.tech_assessment import expected_quality
 from bot.domain.techcheck_links import (
     LinkClaims,
@@ -117,6 +118,7 @@ class TechcheckPage:
     profiles: Profiles
     usage: UsageLog
     delivery: ResultDelivery
+    stats: Stats
     assets: dict[str, Asset]
     template: str
 
@@ -130,6 +132,7 @@ def techcheck_page(
     profiles: Profiles,
     usage: UsageLog,
     delivery: ResultDelivery,
+    stats: Stats,
 ) -> TechcheckPage:
     """The page's parts (built once, by the composition root ``bot/app.py``)."""
     return TechcheckPage(
@@ -138,6 +141,7 @@ def techcheck_page(
         profiles=profiles,
         usage=usage,
         delivery=delivery,
+        stats=stats,
         assets={
             "app.js": _asset("app.js", "text/javascript; charset=utf-8"),
             "app.css": _asset("app.css", "text/css; charset=utf-8"),
@@ -393,6 +397,7 @@ async def post_result(request: web.Request) -> web.Response:
     except Exception:
         await context.usage.reopen(claims)  # let the client send it again
         raise
+    await context.stats.count(Metric.MEASURED_CHECKS)  # once: the link is used up now
     reference = profile.techcheck.get("ref", {}) if profile else {}
     context.delivery.announce(claims, reference, measured, handoffs)
     return web.json_response(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.domain.consent import ConsentLog
-from bot.domain.dropouts import Dropouts
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.profiles import Profiles
+from bot.domain.stats import Metric, Stats
 from bot.storage import DocumentStore
 from tests.support.journey import CLIENT, Chat, reach_consent, reach_tech_check
 
@@ -117,7 +117,7 @@ async def test_phone_consultation_asks_for_a_valid_number_and_skips_consent(
     assert (handoff.consultation_type, handoff.phone) == ("phone", "01712345678")
     assert handoff.windows == ["tue-morning", "tue-afternoon"]
     assert await ConsentLog(store).events(CLIENT) == []
-    assert await Dropouts(store).by_reason("chose_phone") == 1
+    assert (await Stats(store).weeks(1))[0].count(Metric.dropout("chose_phone")) == 1
 
 
 async def test_help_needed_offers_a_tech_help_call_back(chat: Chat, store: DocumentStore) -> None:
@@ -156,7 +156,7 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
         await chat.click(answer)
     await chat.click("Lieber ein Telefon-Gespräch")
     assert chat.said("Unter welcher Telefonnummer können wir Sie anrufen?")
-    assert await Dropouts(store).by_reason("prefers_phone") == 1
+    assert (await Stats(store).weeks(1))[0].count(Metric.dropout("prefers_phone")) == 1
 
     await chat.send("Neu starten")
     await chat.click("Ja, neu beginnen")
@@ -166,7 +166,7 @@ async def test_help_needed_can_switch_to_phone_or_try_later(
         await chat.click(answer)
     await chat.click("Später noch einmal versuchen")
     assert chat.said("Kein Problem. Schreiben Sie einfach „Neu starten“, wenn Sie so weit sind.")
-    assert await Dropouts(store).by_reason("try_later") == 1
+    assert (await Stats(store).weeks(1))[0].count(Metric.dropout("try_later")) == 1
 
 
 async def test_declining_consent_offers_alternatives(chat: Chat, store: DocumentStore) -> None:
@@ -178,7 +178,7 @@ async def test_declining_consent_offers_alternatives(chat: Chat, store: Document
     [handoff] = await handoffs(store)
     assert handoff.consultation_type == "in_person"
     assert await ConsentLog(store).events(CLIENT) == []
-    assert await Dropouts(store).by_reason("consent_declined") == 1
+    assert (await Stats(store).weeks(1))[0].count(Metric.dropout("consent_declined")) == 1
 
 
 async def test_confusing_replies_get_a_kind_reprompt_then_the_alternatives(chat: Chat) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot.domain.consent import ConsentLog
-from bot.domain.dropouts import Dropouts
 from bot.domain.handoff_events import HandoffEvent
 from bot.domain.handoffs import Handoffs, HandoffStatus
+from bot.domain.stats import Metric, Stats
 from bot.hosting.state_storage import STATE_KIND
 from bot.i18n import translator
 from bot.storage import DocumentStore, open_document_store
@@ -153,7 +153,7 @@ async def test_consent_and_withdrawal_when_every_turn_runs_twice(tmp_path: Path)
         (handoff.handoff_id, HandoffEvent.REQUESTED),
         (handoff.handoff_id, HandoffEvent.CONSENT_WITHDRAWN),
     ]
-    assert await Dropouts(inner).by_reason("consent_withdrawn") == 1
+    assert (await Stats(inner).weeks(1))[0].count(Metric.dropout("consent_withdrawn")) == 1
     await inner.close()
 
 
@@ -183,7 +183,7 @@ async def test_declining_consent_counts_once_when_every_turn_runs_twice(tmp_path
     assert await ConsentLog(inner).events(CLIENT) == []
     [handoff] = await Handoffs(inner).for_client(CLIENT)
     assert handoff.consultation_type == "in_person"
-    assert await Dropouts(inner).by_reason("consent_declined") == 1
+    assert (await Stats(inner).weeks(1))[0].count(Metric.dropout("consent_declined")) == 1
     await inner.close()
 
 
@@ -192,7 +192,7 @@ async def test_tech_help_and_phone_count_once_when_every_turn_runs_twice(tmp_pat
     [handoff] = await Handoffs(inner).for_client(CLIENT)
     assert (handoff.consultation_type, handoff.phone) == ("phone", "0221987654")
     assert chat.notifier.events == [(handoff.handoff_id, HandoffEvent.REQUESTED)]
-    assert await Dropouts(inner).by_reason("prefers_phone") == 1
+    assert (await Stats(inner).weeks(1))[0].count(Metric.dropout("prefers_phone")) == 1
     await inner.close()
 
 

@@ -32,9 +32,9 @@ async def test_domain_records_are_written_only_when_they_change(settings, counti
     for answer in ("Laptop", "ja", "ja", "ja"):
         await chat.send(answer)
     counting.calls.clear()
-    await chat.send("wlan")  # the tech check ends: the client's stage changes
+    await chat.send("wlan")  # the tech check ends: the client's stage changes, and is counted
     writes = {op_kind for op_kind in counting.calls if op_kind[0] != "get"}
-    assert writes == {("replace", "state"), ("replace", "profile")}
+    assert writes == {("replace", "state"), ("replace", "profile"), ("create", "stats")}
     counting.calls.clear()
     await chat.send("wlan")  # not an answer to the consent question: nothing but state
     assert {kind for _, kind in counting.calls} == {"state"}
