@@ -1,6 +1,7 @@
 """``python -m bot`` runs the service; ``python -m bot chat`` a terminal chat with it;
 ``python -m bot playground`` the service together with Microsoft's Agents Playground;
-``python -m bot audit …`` the consent audit (read only)."""
+``python -m bot audit …`` the consent audit (read only); ``python -m bot stats`` the weekly
+numbers without names (read only)."""
 
 from __future__ import annotations
 
@@ -75,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         from bot.audit import main as audit_main
 
         return audit_main(rest, load_settings)
+    if command == "stats":
+        from bot.stats_report import main as stats_main
+
+        return stats_main(rest, load_settings)
     parser = argparse.ArgumentParser(
-        prog="python -m bot [serve|chat|playground|audit]", description=__doc__
+        prog="python -m bot [serve|chat|playground|audit|stats]", description=__doc__
     )
     parser.parse_args(rest if command == "serve" else argv)
     try:

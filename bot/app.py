@@ -59,6 +59,7 @@ from dialogs.interpreter import InterpreterDialog
 from dialogs.journey import JourneyDialog
 from dialogs.phone_switch import PhoneSwitchDialog
 from dialogs.services import JourneyServices
+from dialogs.stats_desk import StatsDesk
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,8 @@ def build_service(
         settings.split(settings.counsellor_object_ids),
         settings.split(settings.counsellor_queue_ids),
         settings.split(settings.counsellor_group_ids),
+        settings.split(settings.stats_object_ids),
+        settings.split(settings.stats_group_ids),
     )
     graph = graph_client(settings)
     sender = ProactiveSender(adapter, settings.app_id)
@@ -192,6 +195,7 @@ def build_service(
         GlobalCommands(services, sessions.state),
         EarlyAnswers(services),
         desk,
+        StatsDesk(stats),
         CounsellorRoles(policy, graph),
         default_locale=settings.default_locale,
     )

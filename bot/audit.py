@@ -7,14 +7,13 @@ against the configured storage (``BOT_STORAGE``: SQLite or Cosmos DB).
 One row per consent event: receipt, time (UTC), kind, how, text version and language, the
 SHA-256 of the text, summary and uploaded form, and the deciding counsellor's object id. No
 names, no phone numbers, no client ids; ``counted`` says whether the event changed the
-consent status. The store is opened read only. Exit codes: 0 done; 1 no such receipt; 2 wrong
-arguments or settings; 3 storage unavailable or unreadable.
+consent status. The store is opened read only. Exit codes (``bot/reports.py``): 0 done; 1 no
+such receipt; 2 wrong arguments or settings; 3 storage unavailable or unreadable.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import sys
@@ -22,14 +21,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import TextIO
 
-from bot.config import ConfigurationError, Settings
+from bot.config import Settings
 from bot.domain.consent import RECEIPT_PATTERN, ConsentEvent, ConsentLog
 from bot.domain.consent_audit import FIELDS, AuditRow, ConsentHistory
-from bot.storage import StoreUnavailableError, open_document_store
-
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_STORAGE_UNAVAILABLE = 3
+from bot.reports import EXIT_NOT_FOUND, ReportFailed, read_only
+from bot.storage import DocumentStore
 
 
 def main(argv: list[str], load_settings: Callable[[], Settings], out: TextIO = sys.stdout) -> int:
@@ -52,18 +48,11 @@ def main(argv: list[str], load_settings: Callable[[], Settings], out: TextIO = s
             parser.error(f"{args.receipt_id!r} is not a receipt number like VB-7KQ4-M2XD")
 
     try:
-        history = ConsentHistory(asyncio.run(_read_events(load_settings())))
-    except ConfigurationError as error:
-        print(f"Configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreUnavailableError as error:
-        print(f"Storage unavailable: {error}", file=sys.stderr)
-        return EXIT_STORAGE_UNAVAILABLE
-    except (KeyError, TypeError, ValueError) as error:  # a stored event this code cannot read
-        print(
-            f"A stored consent event could not be read ({type(error).__name__}).", file=sys.stderr
-        )
-        return EXIT_STORAGE_UNAVAILABLE
+        events = read_only(load_settings, _every_event, "consent event")
+    except ReportFailed as failed:
+        print(failed, file=sys.stderr)
+        return failed.code
+    history = ConsentHistory(events)
     if args.command == "consents":
         rows = history.rows_between(args.since, args.until)
     else:
@@ -75,14 +64,8 @@ def main(argv: list[str], load_settings: Callable[[], Settings], out: TextIO = s
     return 0
 
 
-async def _read_events(settings: Settings) -> list[ConsentEvent]:
-    """Every consent event, from the store opened read only: an audit creates nothing."""
-    store = open_document_store(settings.storage_url, settings, read_only=True)
-    await store.open()
-    try:
-        return await ConsentLog(store).every_event()
-    finally:
-        await store.close()
+async def _every_event(store: DocumentStore) -> list[ConsentEvent]:
+    return await ConsentLog(store).every_event()
 
 
 def write(rows: list[AuditRow], output_format: str, out: TextIO) -> None:

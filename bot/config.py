@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     counsellor_object_ids: str = ""
     counsellor_group_ids: str = ""
     counsellor_queue_ids: str = ""
+    stats_object_ids: str = ""
+    stats_group_ids: str = ""
     invitation_pepper: SecretStr = SecretStr("")
     invitation_valid_days: int = Field(
         14,
@@ -163,10 +165,12 @@ class Settings(BaseSettings):
             )
         if self.app_type == "SingleTenant" and not self.app_tenant_id:
             raise ConfigurationError("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId.")
-        if not self.local_mode and self.counsellor_object_ids and not self.counsellor_tenant_ids:
+        staff_listed = self.counsellor_object_ids or self.stats_object_ids
+        if not self.local_mode and staff_listed and not self.counsellor_tenant_ids:
             raise ConfigurationError(
-                "COUNSELLOR_TENANT_IDS must name the job centre's tenant when counsellors are "
-                "configured; otherwise anyone from any tenant with a listed object id would count."
+                "COUNSELLOR_TENANT_IDS must name the job centre's tenant when counsellors or team "
+                "leads are configured; otherwise anyone from any tenant with a listed object id "
+                "would count."
             )
         if not self.local_mode and len(self.invitation_pepper.get_secret_value()) < 16:
             raise ConfigurationError(

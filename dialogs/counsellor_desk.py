@@ -48,6 +48,7 @@ from cards.counsellor_cards import (
 )
 from cards.markdown import literal
 from dialogs.session import conversation_reference, sender_object_id
+from dialogs.stats_desk import is_stats_request
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class CounsellorDesk(ActivityHandler):
         elif text in {normalise(v) for v in t.variants("desk.command.overview.typed")}:
             entries = await self._services.directory.caseload(actor)
             await turn_context.send_activity(overview_card(t, entries))
+        elif is_stats_request(turn_context.activity):  # a team lead's turn does not come here
+            await turn_context.send_activity(t("stats.refused"))
         else:
             await turn_context.send_activity(t("desk.help"))
 

@@ -27,6 +27,9 @@ class CounsellorPolicy:
     object_ids: frozenset[str] = frozenset()
     queue_ids: tuple[str, ...] = ()  # who hears about clients that came without a code
     group_ids: tuple[str, ...] = ()  # members of these Entra groups are counsellors, too
+    #: team leads, who see the numbers ("Auswertung"): by object id, or by Entra group
+    lead_ids: frozenset[str] = frozenset()
+    lead_group_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_lists(
@@ -35,6 +38,8 @@ class CounsellorPolicy:
         object_ids: Iterable[str],
         queue_ids: Iterable[str],
         group_ids: Iterable[str] = (),
+        lead_ids: Iterable[str] = (),
+        lead_group_ids: Iterable[str] = (),
     ) -> CounsellorPolicy:
         def clean(items: Iterable[str]) -> list[str]:
             return [item.strip().lower() for item in items if item.strip()]
@@ -44,6 +49,8 @@ class CounsellorPolicy:
             frozenset(clean(object_ids)),
             tuple(clean(queue_ids)),
             tuple(clean(group_ids)),
+            frozenset(clean(lead_ids)),
+            tuple(clean(lead_group_ids)),
         )
 
     def tenant_allowed(self, tenant_id: str) -> bool:
@@ -53,6 +60,11 @@ class CounsellorPolicy:
         """Listed by object id (the Entra group check is ``CounsellorRoles``')."""
         object_id = object_id.lower()
         return bool(object_id) and object_id in self.object_ids and self.tenant_allowed(tenant_id)
+
+    def is_lead(self, object_id: str, tenant_id: str) -> bool:
+        """Listed as a team lead by object id (the Entra group check is ``CounsellorRoles``')."""
+        object_id = object_id.lower()
+        return bool(object_id) and object_id in self.lead_ids and self.tenant_allowed(tenant_id)
 
     def queue(self) -> tuple[str, ...]:
         return self.queue_ids or tuple(sorted(self.object_ids))

@@ -25,6 +25,7 @@ from dialogs.counsellor_desk import refusal
 from dialogs.early_answers import EarlyAnswers
 from dialogs.journey import JourneyDialog
 from dialogs.session import SESSION_KEY, Session, begin_attempt, take_after_commit, texts
+from dialogs.stats_desk import is_stats_request
 
 log = logging.getLogger(__name__)
 MAX_TURN_ATTEMPTS = 3
@@ -39,10 +40,12 @@ class VideoberatungBot(ActivityHandler):
         commands: GlobalCommands,
         early_answers: EarlyAnswers,
         desk: ActivityHandler,
+        stats_desk: ActivityHandler,
         roles: CounsellorRoles,
         default_locale: str = "de",
     ) -> None:
         self._desk = desk
+        self._stats_desk = stats_desk
         self._roles = roles
         self._state = sessions.state
         self._session = sessions.session
@@ -69,7 +72,13 @@ class VideoberatungBot(ActivityHandler):
                 t = translator(match_locale(activity.locale, self._default_locale))
                 await turn_context.send_activity(t("tenant.refused"))
             return
-        if await self._roles.is_counsellor(activity):
+        counsellor = await self._roles.is_counsellor(activity)
+        if await self._roles.is_team_lead(activity) and (
+            not counsellor or is_stats_request(activity)
+        ):
+            await self._stats_desk.on_turn(turn_context)
+            return
+        if counsellor:
             await self._desk.on_turn(turn_context)
             return
         if activity.type == ActivityTypes.invoke:

@@ -39,7 +39,7 @@ class CounsellorRoles:
         self._graph = graph
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._cache: dict[str, tuple[float, bool]] = {}
+        self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, bool]] = {}
 
     def tenant_allowed(self, activity: Activity) -> bool:
         return self.policy.tenant_allowed(tenant_of(activity))
@@ -48,24 +48,33 @@ class CounsellorRoles:
         object_id, tenant_id = sender_object_id(activity), tenant_of(activity)
         if self.policy.is_counsellor(object_id, tenant_id):
             return True
+        return await self._in_groups(object_id, tenant_id, self.policy.group_ids)
+
+    async def is_team_lead(self, activity: Activity) -> bool:
+        """Sees the numbers ("Auswertung"): listed in STATS_OBJECT_IDS or STATS_GROUP_IDS."""
+        object_id, tenant_id = sender_object_id(activity), tenant_of(activity)
+        if self.policy.is_lead(object_id, tenant_id):
+            return True
+        return await self._in_groups(object_id, tenant_id, self.policy.lead_group_ids)
+
+    async def _in_groups(self, object_id: str, tenant_id: str, groups: tuple[str, ...]) -> bool:
         if (
             not object_id
-            or not self.policy.group_ids
+            or not groups
             or self._graph is None
             or not self.policy.tenant_allowed(tenant_id)
         ):
             return False
         now = self._clock()
-        cached = self._cache.get(object_id)
+        key = (object_id.lower(), groups)
+        cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            member_of = await self._graph.check_member_groups(
-                object_id, list(self.policy.group_ids)
-            )
+            member_of = await self._graph.check_member_groups(object_id, list(groups))
         except GraphError as error:
             log.warning("group membership unknown (%s); treated as a client", type(error).__name__)
             return False
-        member = bool(member_of & set(self.policy.group_ids))
-        self._cache[object_id] = (now + self._cache_seconds, member)
+        member = bool(member_of & set(groups))
+        self._cache[key] = (now + self._cache_seconds, member)
         return member

@@ -330,6 +330,7 @@ NO_CLIENT_DATA = {
     "phone_offer": "catalog texts and the handoff id (inside Action.Submit data only)",
     "question": "catalog texts; parameters come from code, answers are choice ids",
     "receipt": "server-made receipt id and time, text version, method as a catalog key",
+    "stats": "team leads' card: counters and catalog labels; no client behind any number",
     "time_windows": "catalog day and daypart labels",
     "welcome": "catalog texts and the jobcenter's name from the settings",
 }
