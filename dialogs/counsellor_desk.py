@@ -201,7 +201,12 @@ class CounsellorDesk(ActivityHandler):
     ) -> dict[str, Any]:
         if handoff.consultation_type == "video":
             meeting = await self._services.meetings.create(
-                actor, start, end, meeting_subject(t(f"choice.topic.{handoff.topic}"))
+                actor,
+                start,
+                end,
+                meeting_subject(t(f"choice.topic.{handoff.topic}")),
+                key=handoff.handoff_id,
+                text=t("desk.calendar.text"),
             )
         else:  # by phone or in person: an appointment without an online meeting
             meeting = Meeting(f"appointment-{handoff.handoff_id}", "", start, end, "appointment")

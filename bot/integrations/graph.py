@@ -33,6 +33,15 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
+#: What every Teams meeting of a consultation is set to: nobody but the counsellor skips the
+#: lobby or presents, and nothing is recorded or transcribed.
+MEETING_SETTINGS: dict[str, Any] = {
+    "lobbyBypassSettings": {"scope": "organizer", "isDialInBypassEnabled": False},
+    "allowedPresenters": "organizer",
+    "allowRecording": False,
+    "recordAutomatically": False,
+    "allowTranscription": False,
+}
 #: Statuses that mean "try again": throttling, and gateways that lost the backend.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _MESSAGE_LIMIT = 300
@@ -157,33 +166,73 @@ class GraphClient:
             self._msal_app.http_client.close()
             self._msal_app = None
 
-    # --- online meetings -------------------------------------------------------------------
+    # --- calendar events with a Teams meeting -----------------------------------------------
 
-    async def create_online_meeting(
-        self, user_id: str, start: datetime, end: datetime, subject: str
+    async def create_event(
+        self,
+        user_id: str,
+        start: datetime,
+        end: datetime,
+        subject: str,
+        text: str,
+        transaction_id: str,
     ) -> dict[str, Any]:
-        """A Teams meeting organised by ``user_id`` (an Entra object id) that only the
-        organiser presents in, everyone else waits in the lobby, and nothing is recorded or
-        transcribed. Returns Graph's onlineMeeting (``id``, ``joinWebUrl`` …)."""
+        """An appointment in the calendar of ``user_id`` (an Entra object id) with a Teams
+        meeting: private, no attendees, no new times proposed. ``transaction_id`` makes a
+        repeated request (after a 502, a 504 or a dropped connection) return the event the
+        first one made instead of a second. Returns Graph's event (``id``,
+        ``onlineMeeting.joinUrl`` …); needs the application permission Calendars.ReadWrite."""
         body = {
-            "startDateTime": _utc(start),
-            "endDateTime": _utc(end),
             "subject": subject,
-            "lobbyBypassSettings": {"scope": "organizer", "isDialInBypassEnabled": False},
-            "allowedPresenters": "organizer",
-            "allowRecording": False,
-            "recordAutomatically": False,
-            "allowTranscription": False,
+            "body": {"contentType": "text", "content": text},
+            "start": _graph_time(start),
+            "end": _graph_time(end),
+            "isOnlineMeeting": True,
+            "onlineMeetingProvider": "teamsForBusiness",
+            "sensitivity": "private",
+            "showAs": "busy",
+            "allowNewTimeProposals": False,
+            "responseRequested": False,
+            "isReminderOn": True,
+            "reminderMinutesBeforeStart": 15,
+            "transactionId": transaction_id,
         }
         status, answer = await self._request(
-            "POST",
-            f"/users/{_segment(user_id)}/onlineMeetings",
-            route="/users/{id}/onlineMeetings",
-            body=body,
+            "POST", f"/users/{_segment(user_id)}/events", route="/users/{id}/events", body=body
         )
-        if not isinstance(answer, dict) or not answer.get("id") or not answer.get("joinWebUrl"):
-            raise GraphError(status, "invalid_response", "onlineMeeting without id or joinWebUrl")
+        join_url = (answer.get("onlineMeeting") or {}).get("joinUrl") if answer else None
+        if not isinstance(answer, dict) or not answer.get("id") or not join_url:
+            raise GraphError(status, "invalid_response", "event without id or Teams meeting")
         return answer
+
+    async def secure_online_meeting(self, user_id: str, join_url: str) -> dict[str, Any]:
+        """The Teams meeting behind ``join_url``, set so that only the organiser presents and
+        skips the lobby, and nothing is recorded or transcribed (a calendar event's meeting
+        starts with the tenant's defaults). Needs OnlineMeetings.ReadWrite.All."""
+        escaped = join_url.replace("'", "''")
+        query = quote(f"JoinWebUrl eq '{escaped}'", safe="")
+        status, answer = await self._request(
+            "GET",
+            f"/users/{_segment(user_id)}/onlineMeetings?$filter={query}",
+            route="/users/{id}/onlineMeetings?$filter",
+        )
+        found = answer.get("value") if isinstance(answer, dict) else None
+        if not isinstance(found, list) or len(found) != 1 or not found[0].get("id"):
+            raise GraphError(status, "invalid_response", "no single meeting for the join URL")
+        meeting_id = str(found[0]["id"])
+        status, answer = await self._request(
+            "PATCH",
+            f"/users/{_segment(user_id)}/onlineMeetings/{_segment(meeting_id)}",
+            route="/users/{id}/onlineMeetings/{id}",
+            body=dict(MEETING_SETTINGS),
+        )
+        return answer if isinstance(answer, dict) else {"id": meeting_id}
+
+    async def delete_event(self, user_id: str, event_id: str) -> None:
+        """Delete the appointment and its meeting; one that is already gone (404) is fine."""
+        await self._delete(
+            f"/users/{_segment(user_id)}/events/{_segment(event_id)}", "/users/{id}/events/{id}"
+        )
 
     async def check_member_groups(self, user_id: str, group_ids: list[str]) -> set[str]:
         """Which of ``group_ids`` the user belongs to (transitively); needs the application
@@ -199,13 +248,15 @@ class GraphClient:
         return {str(group).lower() for group in answer["value"]}
 
     async def delete_online_meeting(self, user_id: str, meeting_id: str) -> None:
-        """Delete the meeting; one that is already gone (404) counts as deleted."""
+        """Delete a meeting made before appointments were calendar events; 404 is fine."""
+        await self._delete(
+            f"/users/{_segment(user_id)}/onlineMeetings/{_segment(meeting_id)}",
+            "/users/{id}/onlineMeetings/{id}",
+        )
+
+    async def _delete(self, path: str, route: str) -> None:
         try:
-            await self._request(
-                "DELETE",
-                f"/users/{_segment(user_id)}/onlineMeetings/{_segment(meeting_id)}",
-                route="/users/{id}/onlineMeetings/{id}",
-            )
+            await self._request("DELETE", path, route=route)
         except GraphError as error:
             if error.status != 404:
                 raise
@@ -348,10 +399,12 @@ class GraphClient:
         )
 
 
-def _utc(moment: datetime) -> str:
+def _graph_time(moment: datetime) -> dict[str, str]:
+    """Graph's dateTimeTimeZone, in UTC."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("meeting times must be timezone-aware")
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    return {"dateTime": naive.isoformat(timespec="seconds"), "timeZone": "UTC"}
 
 
 def _segment(value: str) -> str:

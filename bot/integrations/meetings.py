@@ -1,17 +1,21 @@
 """The video meeting of a counsellor handoff: create it, cancel it.
 
-Two providers: ``GraphMeetingProvider`` creates a Teams meeting per consultation through
-Microsoft Graph; ``ConfiguredLinkProvider`` (the default when Graph is not configured) hands
-out each counsellor's personal Teams meeting room link from the configuration.
+Two providers: ``GraphMeetingProvider`` puts each consultation into the counsellor's calendar
+as an appointment with a Teams meeting, through Microsoft Graph; ``ConfiguredLinkProvider``
+(the default when Graph is not configured) hands out each counsellor's personal Teams meeting
+room link from the configuration.
 
 Meeting subjects are visible to everyone who has the link and stay in Teams, so they carry
-the topic only — never a name, customer number or other personal data (``meeting_subject``).
+the topic only — never a name, customer number or other personal data (``meeting_subject``);
+the appointment's text is a fixed one from the catalog.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -21,6 +25,10 @@ from urllib.parse import urlsplit
 from bot.integrations.graph import GraphClient, GraphError
 
 SUBJECT_PREFIX = "Videoberatung Jobcenter"
+#: meeting ids of calendar appointments (older ones are ids of online meetings alone)
+EVENT_PREFIX = "event:"
+#: the namespace of the appointments' Graph transaction ids
+TRANSACTION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:videoberatung-bot:appointment")
 _SUBJECT_LIMIT = 80
 # Letters, spaces and harmless punctuation; digits (customer numbers, dates, phone numbers),
 # "@" and the like are dropped.
@@ -57,9 +65,18 @@ class Meeting:
 
 class MeetingProvider(Protocol):
     async def create(
-        self, counsellor_object_id: str, start: datetime, end: datetime, subject: str
+        self,
+        counsellor_object_id: str,
+        start: datetime,
+        end: datetime,
+        subject: str,
+        *,
+        key: str,
+        text: str,
     ) -> Meeting:
-        """A meeting organised by the counsellor (Entra object id) for ``start``–``end``."""
+        """A meeting organised by the counsellor (Entra object id) for ``start``–``end``.
+        ``key`` names what it is for (the handoff): asking again for the same key and times
+        gives the same meeting. ``text`` is what the counsellor's calendar shows with it."""
         ...
 
     async def cancel(self, counsellor_object_id: str, meeting_id: str) -> None:
@@ -81,10 +98,14 @@ def meeting_subject(topic_label: str) -> str:
 
 
 class GraphMeetingProvider:
-    """A Teams meeting per consultation, organised by the counsellor through Graph.
+    """An appointment with a Teams meeting in the counsellor's calendar, through Graph.
 
-    Needs the application permission ``OnlineMeetings.ReadWrite.All`` and a Teams
-    application access policy that covers the counsellors. Does not close ``graph``.
+    The appointment is created with a transaction id made from ``key`` and the times, so a
+    request Graph received but did not answer (502, 504, a dropped connection) and that is
+    sent again makes no second one. Its meeting then gets the lobby, presenter and recording
+    settings; if that fails, the appointment is deleted again. Needs the application
+    permissions Calendars.ReadWrite and OnlineMeetings.ReadWrite.All, and a Teams application
+    access policy that covers the counsellors. Does not close ``graph``.
     """
 
     name = "graph"
@@ -93,18 +114,36 @@ class GraphMeetingProvider:
         self._graph = graph
 
     async def create(
-        self, counsellor_object_id: str, start: datetime, end: datetime, subject: str
+        self,
+        counsellor_object_id: str,
+        start: datetime,
+        end: datetime,
+        subject: str,
+        *,
+        key: str,
+        text: str,
     ) -> Meeting:
         _check_times(start, end)
+        transaction = uuid.uuid5(
+            TRANSACTION_NAMESPACE,
+            f"{key}|{start.astimezone(UTC).isoformat()}|{end.astimezone(UTC).isoformat()}",
+        )
         try:
-            created = await self._graph.create_online_meeting(
-                counsellor_object_id, start, end, subject
+            event = await self._graph.create_event(
+                counsellor_object_id, start, end, subject, text, str(transaction)
             )
         except GraphError as error:
-            raise MeetingError(f"Teams meeting could not be created: {error}") from error
+            raise MeetingError(f"the appointment could not be created: {error}") from error
+        join_url = str(event["onlineMeeting"]["joinUrl"])
+        try:
+            await self._graph.secure_online_meeting(counsellor_object_id, join_url)
+        except GraphError as error:
+            with contextlib.suppress(GraphError):
+                await self._graph.delete_event(counsellor_object_id, str(event["id"]))
+            raise MeetingError(f"the meeting's settings could not be set: {error}") from error
         return Meeting(
-            meeting_id=str(created["id"]),
-            join_url=str(created["joinWebUrl"]),
+            meeting_id=f"{EVENT_PREFIX}{event['id']}",
+            join_url=join_url,
             start=start,
             end=end,
             provider=self.name,
@@ -112,9 +151,13 @@ class GraphMeetingProvider:
 
     async def cancel(self, counsellor_object_id: str, meeting_id: str) -> None:
         try:
-            await self._graph.delete_online_meeting(counsellor_object_id, meeting_id)
+            if meeting_id.startswith(EVENT_PREFIX):
+                event_id = meeting_id.removeprefix(EVENT_PREFIX)
+                await self._graph.delete_event(counsellor_object_id, event_id)
+            else:  # made before appointments were calendar events
+                await self._graph.delete_online_meeting(counsellor_object_id, meeting_id)
         except GraphError as error:
-            raise MeetingError(f"Teams meeting could not be cancelled: {error}") from error
+            raise MeetingError(f"the appointment could not be cancelled: {error}") from error
 
 
 class ConfiguredLinkProvider:
@@ -133,8 +176,16 @@ class ConfiguredLinkProvider:
         self._default = _checked_link(default_link) if default_link else None
 
     async def create(
-        self, counsellor_object_id: str, start: datetime, end: datetime, subject: str
+        self,
+        counsellor_object_id: str,
+        start: datetime,
+        end: datetime,
+        subject: str,
+        *,
+        key: str = "",
+        text: str = "",
     ) -> Meeting:
+        """The counsellor's room; ``key`` and ``text`` have no place to go."""
         _check_times(start, end)
         counsellor = _object_id(counsellor_object_id)
         link = self._links.get(counsellor) or self._default

@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+import bot.app as app_module
 from bot.app import SERVICE, STORE
+from bot.config import Settings
 from bot.devtools.connector_standin import LocalConnector
 from bot.domain.consent import ConsentLog
 from bot.domain.consent_forms import CONSENT_FORM, FormFile
@@ -23,7 +25,9 @@ from bot.domain.counsellors import CounsellorDirectory
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.local_time import BERLIN, format_clock
 from bot.domain.reminders import Reminders, ReminderScheduler
+from bot.integrations.graph import GraphClient
 from tests.support.files import PNG, file_server
+from tests.support.graph_standin import GraphStandIn
 from tests.support.http_bot import TENANT_ID, RunningBot, StartBot, TeamsClient
 from tests.support.http_journey import walk_to_handoff
 from tests.support.journey import settings_for_tests
@@ -365,3 +369,78 @@ async def test_an_uploaded_form_is_decided_once_and_a_withdrawal_names_the_form(
     else:
         await client.say("Einwilligung widerrufen")
         assert client.said("Ihr unterschriebenes Formular wurde nicht angenommen.")
+
+
+async def test_a_scheduled_video_appointment_is_in_the_counsellors_calendar(
+    start_bot: StartBot,
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+    connector: LocalConnector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With Graph configured, the desk books an appointment with a Teams meeting in the
+    counsellor's calendar (the Graph stand-in checks every request), and a withdrawal deletes
+    it again."""
+    async with GraphStandIn(
+        tmp_path / "tls",
+        tenant_id=TENANT_ID,
+        client_id="graph-app",
+        client_secret="graph-secret",
+        forbidden=["Erika", "Muster", "0221"],
+    ) as standin:
+
+        def stand_in_graph(settings: Settings) -> GraphClient:
+            return GraphClient(
+                settings.graph_tenant_id,
+                settings.graph_client_id,
+                settings.graph_client_secret.get_secret_value(),
+                authority_host=standin.authority_host,
+                base_url=standin.graph_url,
+                ca_file=standin.ca_file,
+            )
+
+        monkeypatch.setattr(app_module, "graph_client", stand_in_graph)
+        settings = settings_for_tests(
+            tmp_path,
+            counsellor_tenant_ids=TENANT_ID,
+            counsellor_object_ids=COUNSELLOR,
+            graph_tenant_id=TENANT_ID,
+            graph_client_id="graph-app",
+            graph_client_secret="graph-secret",
+        )
+        service = await start_bot(settings)
+        counsellor = person(service, http, connector, COUNSELLOR, "Berater Test")
+        client = person(service, http, connector, CLIENT, "Erika Muster")
+        await counsellor.deliver(counsellor.activity("installationUpdate", action="add"))
+        await client.install()
+        await walk_to_handoff(client)
+        card = newest_card_of(counsellor)
+        data = next(a["data"] for a in card["actions"] if a.get("verb") == "schedule")
+        when = (datetime.now(BERLIN) + timedelta(days=2)).replace(
+            hour=9, minute=0, second=0, microsecond=0
+        )
+        chosen = {**data, "date": when.date().isoformat(), "time": "09:00"}
+        clicks = [invoke(counsellor, "schedule", chosen) for _ in range(2)]  # a double click
+        assert [status for status, _ in await asyncio.gather(*clicks)] == [200, 200]
+
+        [event] = standin.events.values()
+        assert event["user_id"] == COUNSELLOR
+        assert (
+            event["body"]["subject"]
+            == "Videoberatung Jobcenter – Bewerbung (Lebenslauf, Anschreiben)"
+        )
+        assert event["body"]["start"]["dateTime"] == when.astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+        settings_now = standin.meetings[event["meeting_id"]]["body"]
+        assert settings_now["allowedPresenters"] == "organizer"
+        assert settings_now["allowRecording"] is False
+        [handoff] = await Handoffs(service.app[STORE]).for_client(CLIENT)
+        assert handoff.meeting["join_url"] == standin.meetings[event["meeting_id"]]["joinWebUrl"]
+        assert client.said("Ihr Videotermin steht", connector.activities(client.conversation_id))
+
+        await client.say("Einwilligung widerrufen")
+        assert standin.events == {}
+        assert standin.meetings == {}
+        assert standin.problems == []
+        await service.close()

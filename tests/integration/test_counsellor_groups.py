@@ -82,3 +82,18 @@ async def test_other_tenants_and_graph_failures_count_as_clients(
     assert standin.graph_requests == []  # not even asked
     standin.fail_next(1, 403)
     assert not await roles.is_counsellor(message_from(MEMBER))
+
+
+async def test_team_leads_by_group_are_asked_apart_from_counsellors(
+    graph: GraphClient, standin: GraphStandIn
+) -> None:
+    leads = "0e7f5a1c-2222-4222-8333-944455556666"
+    standin.group_members[leads] = {OUTSIDER}
+    roles = CounsellorRoles(
+        CounsellorPolicy.from_lists([TENANT], [], [], [GROUP], lead_group_ids=[leads]), graph
+    )
+    assert await roles.is_counsellor(message_from(MEMBER))
+    assert not await roles.is_team_lead(message_from(MEMBER))  # a counsellor is no lead
+    assert await roles.is_team_lead(message_from(OUTSIDER))
+    assert not await roles.is_counsellor(message_from(OUTSIDER))
+    assert not await roles.is_team_lead(message_from(OUTSIDER, tenant="another-tenant"))

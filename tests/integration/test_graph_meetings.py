@@ -1,11 +1,14 @@
-"""Meetings for the counsellor handoff: Graph against a checking local stand-in (token
-endpoint + Graph over HTTPS on loopback), and the configured-link fallback."""
+"""Meetings for the counsellor handoff: appointments with a Teams meeting in the counsellor's
+calendar through Graph, against a checking local stand-in (token endpoint + Graph over HTTPS on
+loopback), and the configured-link fallback."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import ssl
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -17,9 +20,10 @@ import pytest
 from aiohttp.test_utils import unused_port
 
 from bot.domain.local_time import BERLIN
-from bot.i18n import translator
+from bot.i18n import staff_translator, translator
 from bot.integrations.graph import GraphAuthError, GraphClient, GraphError, GraphTimeoutError
 from bot.integrations.meetings import (
+    TRANSACTION_NAMESPACE,
     ConfiguredLinkProvider,
     GraphMeetingProvider,
     Meeting,
@@ -29,7 +33,7 @@ from bot.integrations.meetings import (
     meeting_subject,
 )
 from dialogs.consultation import TOPICS
-from tests.support.graph_standin import GRAPH_SCOPE, GraphStandIn
+from tests.support.graph_standin import GRAPH_SCOPE, REQUIRED_MEETING_SETTINGS, GraphStandIn
 
 TENANT_ID = "0d5a3c1e-6f2b-4d7a-9c8e-1b2a3c4d5e6f"
 CLIENT_ID = "4b8e2f1a-9c3d-4e5f-a6b7-c8d9e0f1a2b3"
@@ -105,20 +109,49 @@ def subject() -> str:
     return meeting_subject("Bewerbung (Lebenslauf, Anschreiben)")
 
 
-# --- creating a meeting through Graph ------------------------------------------------------
+TEXT = staff_translator("de")("desk.calendar.text")
+_transactions = itertools.count(1)
 
 
-async def test_create_meeting_sends_a_checked_request(
+async def new_event(graph: GraphClient, title: str | None = None) -> dict[str, Any]:
+    """A Graph call of its own (a fresh transaction id each time)."""
+    transaction = f"test-{next(_transactions)}"
+    return await graph.create_event(
+        COUNSELLOR, START, END, subject() if title is None else title, TEXT, transaction
+    )
+
+
+async def book(
+    provider: GraphMeetingProvider, key: str = "h-1", counsellor: str = COUNSELLOR, **times: Any
+) -> Meeting:
+    start, end = times.get("start", START), times.get("end", END)
+    return await provider.create(counsellor, start, end, subject(), key=key, text=TEXT)
+
+
+def secured(standin: GraphStandIn, meeting: Meeting) -> bool:
+    """The appointment exists, and its meeting has exactly the settings we want."""
+    event = standin.events[meeting.meeting_id.removeprefix("event:")]
+    settings = standin.meetings[event["meeting_id"]]["body"]
+    return all(settings[key] == want for key, want in REQUIRED_MEETING_SETTINGS.items())
+
+
+# --- an appointment with a Teams meeting through Graph --------------------------------------
+
+
+async def test_an_appointment_in_the_calendar_with_a_secured_meeting(
     provider: GraphMeetingProvider, standin: GraphStandIn
 ) -> None:
-    meeting = await provider.create(COUNSELLOR, START, END, subject())
+    meeting = await book(provider)
 
     assert isinstance(meeting, Meeting)
     assert meeting.provider == "graph"
     assert (meeting.start, meeting.end) == (START, END)
-    assert meeting.meeting_id in standin.meetings
-    assert meeting.join_url == standin.meetings[meeting.meeting_id]["joinWebUrl"]
+    assert meeting.meeting_id.startswith("event:")
+    event_id = meeting.meeting_id.removeprefix("event:")
+    [event] = standin.events.values()
+    assert standin.meetings[event["meeting_id"]]["joinWebUrl"] == meeting.join_url
     assert meeting.join_url.startswith("https://teams.microsoft.com/l/meetup-join/")
+    assert secured(standin, meeting)
     assert meeting.as_record(BERLIN) == {
         "id": meeting.meeting_id,
         "join_url": meeting.join_url,
@@ -127,24 +160,35 @@ async def test_create_meeting_sends_a_checked_request(
         "provider": "graph",
     }
 
-    [request] = standin.graph_requests
-    assert request.method == "POST"
-    assert request.path == f"/v1.0/users/{COUNSELLOR}/onlineMeetings"
-    assert request.headers["Authorization"] == f"Bearer {standin.issued_tokens[0]}"
-    assert request.headers["Content-Type"].startswith("application/json")
-    assert request.body == {
-        "startDateTime": "2025-03-04T08:30:00Z",
-        "endDateTime": "2025-03-04T09:00:00Z",
+    create, find, update = standin.graph_requests
+    assert (create.method, create.path) == ("POST", f"/v1.0/users/{COUNSELLOR}/events")
+    assert create.headers["Authorization"] == f"Bearer {standin.issued_tokens[0]}"
+    assert create.headers["Content-Type"].startswith("application/json")
+    transaction = create.body.pop("transactionId")
+    assert transaction == str(
+        uuid.uuid5(TRANSACTION_NAMESPACE, "h-1|2025-03-04T08:30:00+00:00|2025-03-04T09:00:00+00:00")
+    )
+    assert create.body == {
         "subject": "Videoberatung Jobcenter – Bewerbung (Lebenslauf, Anschreiben)",
-        "lobbyBypassSettings": {"scope": "organizer", "isDialInBypassEnabled": False},
-        "allowedPresenters": "organizer",
-        "allowRecording": False,
-        "recordAutomatically": False,
-        "allowTranscription": False,
+        "body": {"contentType": "text", "content": TEXT},
+        "start": {"dateTime": "2025-03-04T08:30:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2025-03-04T09:00:00", "timeZone": "UTC"},
+        "isOnlineMeeting": True,
+        "onlineMeetingProvider": "teamsForBusiness",
+        "sensitivity": "private",
+        "showAs": "busy",
+        "allowNewTimeProposals": False,
+        "responseRequested": False,
+        "isReminderOn": True,
+        "reminderMinutesBeforeStart": 15,
     }
-    sent_subject = request.body["subject"]
-    assert not any(character.isdigit() for character in sent_subject)
-    assert not any(word.casefold() in sent_subject.casefold() for word in FORBIDDEN)
+    for text in (create.body["subject"], TEXT):
+        assert not any(character.isdigit() for character in text)
+        assert not any(word.casefold() in text.casefold() for word in FORBIDDEN)
+    assert (find.method, find.path) == ("GET", f"/v1.0/users/{COUNSELLOR}/onlineMeetings")
+    assert (update.method, update.body) == ("PATCH", REQUIRED_MEETING_SETTINGS)
+    assert update.path == f"/v1.0/users/{COUNSELLOR}/onlineMeetings/{event['meeting_id']}"
+    assert event_id in standin.events
 
     [token_request] = standin.token_requests
     assert token_request.path == f"/{TENANT_ID}/oauth2/v2.0/token"
@@ -153,18 +197,58 @@ async def test_create_meeting_sends_a_checked_request(
     assert token_request.body["scope"] == GRAPH_SCOPE
 
 
+@pytest.mark.parametrize("lost", [502, 504, None], ids=["502", "504", "dropped"])
+async def test_a_repeated_request_makes_no_second_appointment(
+    provider: GraphMeetingProvider, standin: GraphStandIn, lost: int | None
+) -> None:
+    """Graph made the appointment, but its answer was lost: the request goes again, with the
+    same transaction id, and gets the first appointment back."""
+    standin.lose_answer_next(lost)
+
+    meeting = await book(provider)
+
+    assert len(standin.events) == 1
+    assert secured(standin, meeting)
+    posts = [r for r in standin.graph_requests if r.method == "POST"]
+    assert len(posts) == 2
+    assert posts[0].body["transactionId"] == posts[1].body["transactionId"]
+
+
+async def test_the_same_request_again_is_the_same_appointment_another_time_a_new_one(
+    provider: GraphMeetingProvider, standin: GraphStandIn
+) -> None:
+    first = await book(provider)
+    again = await book(provider)  # a scheduling that ran again after a crash
+    later = await book(provider, start=START + timedelta(days=1), end=END + timedelta(days=1))
+    other = await book(provider, key="h-2")
+    assert first.meeting_id == again.meeting_id
+    assert len({first.meeting_id, later.meeting_id, other.meeting_id}) == 3
+    assert len(standin.events) == 3
+
+
+async def test_an_appointment_whose_meeting_cannot_be_secured_is_deleted_again(
+    provider: GraphMeetingProvider, standin: GraphStandIn
+) -> None:
+    standin.refuse("PATCH", 403)
+    with pytest.raises(MeetingError):
+        await book(provider)
+    assert standin.events == {}
+    assert standin.meetings == {}
+    assert [r.method for r in standin.graph_requests] == ["POST", "GET", "PATCH", "DELETE"]
+
+
 async def test_token_is_fetched_once_for_several_calls(
     provider: GraphMeetingProvider, standin: GraphStandIn
 ) -> None:
-    first = await provider.create(COUNSELLOR, START, END, subject())
-    second = await provider.create(OTHER_COUNSELLOR, START, END, subject())
+    first = await book(provider)
+    second = await book(provider, counsellor=OTHER_COUNSELLOR)
     await provider.cancel(COUNSELLOR, first.meeting_id)
 
     assert first.meeting_id != second.meeting_id
     assert len(standin.token_requests) == 1
     assert standin.discovery_requests == 1
     [token] = standin.issued_tokens
-    assert [r.headers["Authorization"] for r in standin.graph_requests] == [f"Bearer {token}"] * 3
+    assert [r.headers["Authorization"] for r in standin.graph_requests] == [f"Bearer {token}"] * 7
 
 
 async def test_a_token_close_to_expiry_is_not_reused(tmp_path: Path) -> None:
@@ -184,8 +268,8 @@ async def test_a_token_close_to_expiry_is_not_reused(tmp_path: Path) -> None:
             base_url=short_lived.graph_url,
             ca_file=short_lived.ca_file,
         ) as graph:
-            await graph.create_online_meeting(COUNSELLOR, START, END, subject())
-            await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+            await new_event(graph)
+            await new_event(graph)
         assert len(short_lived.token_requests) == 2
         assert short_lived.problems == []
 
@@ -196,10 +280,8 @@ async def test_all_topic_labels_make_subjects_the_standin_accepts(
     for locale in ("de", "en"):
         t = translator(locale)
         for topic in TOPICS:
-            await graph.create_online_meeting(
-                COUNSELLOR, START, END, meeting_subject(t(f"choice.topic.{topic}"))
-            )
-    assert len(standin.meetings) == 2 * len(TOPICS)
+            await new_event(graph, meeting_subject(t(f"choice.topic.{topic}")))
+    assert len(standin.events) == 2 * len(TOPICS)
 
 
 # --- retries -------------------------------------------------------------------------------
@@ -210,10 +292,10 @@ async def test_429_waits_for_retry_after_then_succeeds(
 ) -> None:
     standin.fail_next(1, 429, retry_after="1")
 
-    meeting = await provider.create(COUNSELLOR, START, END, subject())
+    meeting = await book(provider)
 
-    assert meeting.meeting_id in standin.meetings
-    assert len(standin.graph_requests) == 2
+    assert secured(standin, meeting)
+    assert len(standin.graph_requests) == 4  # the refused create, then create, find, set
     assert len(sleeps) == 1
     assert sleeps[0] >= 1
 
@@ -223,19 +305,19 @@ async def test_retry_after_is_capped(
 ) -> None:
     standin.fail_next(1, 429, retry_after="3600")
 
-    await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+    await new_event(graph)
 
     assert sleeps == [30.0]
 
 
 async def test_503_twice_then_success_backs_off(
-    provider: GraphMeetingProvider, standin: GraphStandIn, sleeps: list[float]
+    graph: GraphClient, standin: GraphStandIn, sleeps: list[float]
 ) -> None:
     standin.fail_next(2, 503)
 
-    meeting = await provider.create(COUNSELLOR, START, END, subject())
+    await new_event(graph)
 
-    assert meeting.meeting_id in standin.meetings
+    assert len(standin.events) == 1
     assert len(standin.graph_requests) == 3
     assert sleeps == [0.5, 1.0]  # exponential backoff without Retry-After
 
@@ -246,7 +328,7 @@ async def test_gateway_errors_are_retried(
 ) -> None:
     standin.fail_next(1, status)
 
-    await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+    await new_event(graph)
 
     assert len(standin.graph_requests) == 2
     assert sleeps == [0.5]
@@ -258,7 +340,7 @@ async def test_persistent_503_gives_up_after_max_attempts(
     standin.fail_next(10, 503, retry_after="2")
 
     with pytest.raises(MeetingError) as caught:
-        await provider.create(COUNSELLOR, START, END, subject())
+        await book(provider)
 
     error = caught.value.__cause__
     assert isinstance(error, GraphError)
@@ -266,7 +348,7 @@ async def test_persistent_503_gives_up_after_max_attempts(
     assert error.request_id
     assert len(standin.graph_requests) == 4
     assert sleeps == [2.0, 2.0, 2.0]
-    assert standin.meetings == {}
+    assert standin.events == {}
     # Neither the token nor the request body end up in the message.
     for text in (str(caught.value), str(error)):
         assert standin.issued_tokens[0] not in text
@@ -280,7 +362,7 @@ async def test_persistent_503_from_the_graph_client(
     standin.fail_next(10, 503)
 
     with pytest.raises(GraphError) as caught:
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     assert caught.value.status == 503
     assert len(standin.graph_requests) == 4
@@ -294,7 +376,7 @@ async def test_connection_errors_are_retried_then_reported(
     graph = make_graph(base_url=f"https://127.0.0.1:{closed_port}/v1.0")
 
     with pytest.raises(GraphError) as caught:
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     assert (caught.value.status, caught.value.code) == (None, "connection_error")
     assert sleeps == [0.5, 1.0, 2.0]
@@ -305,11 +387,11 @@ async def test_a_stalled_answer_times_out_without_retry(
     make_graph: MakeGraph, standin: GraphStandIn, sleeps: list[float]
 ) -> None:
     graph = make_graph(timeout=0.3)
-    await graph.create_online_meeting(COUNSELLOR, START, END, subject())  # token, connection
+    await new_event(graph)  # token, connection
     standin.stall_next(1)
 
     with pytest.raises(GraphTimeoutError) as caught:
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     assert caught.value.code == "timeout"
     assert len(standin.graph_requests) == 2
@@ -322,16 +404,16 @@ async def test_a_stalled_answer_times_out_without_retry(
 async def test_401_from_graph_is_not_retried(
     provider: GraphMeetingProvider, standin: GraphStandIn, sleeps: list[float]
 ) -> None:
-    await provider.create(COUNSELLOR, START, END, subject())
+    await book(provider)
     standin.revoke_tokens()
 
     with pytest.raises(MeetingError) as caught:
-        await provider.create(COUNSELLOR, START, END, subject())
+        await book(provider, key="h-2")
 
     error = caught.value.__cause__
     assert isinstance(error, GraphError)
     assert (error.status, error.code) == (401, "InvalidAuthenticationToken")
-    assert len(standin.graph_requests) == 2
+    assert len(standin.graph_requests) == 4
     assert sleeps == []
 
 
@@ -342,7 +424,7 @@ async def test_403_from_graph_is_not_retried(
     standin.fail_next(1, 403, code="Forbidden")
 
     with pytest.raises(GraphError) as caught:
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     assert (caught.value.status, caught.value.code) == (403, "Forbidden")
     assert len(standin.graph_requests) == 1
@@ -355,7 +437,7 @@ async def test_a_wrong_secret_is_a_clear_auth_error(
     graph = make_graph(client_secret="not-the-secret")
 
     with pytest.raises(GraphAuthError) as caught:
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     assert caught.value.code == "invalid_client"
     assert "not-the-secret" not in str(caught.value)
@@ -368,32 +450,43 @@ async def test_naive_times_are_refused_before_any_call(
     provider: GraphMeetingProvider, standin: GraphStandIn
 ) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await provider.create(COUNSELLOR, datetime(2025, 3, 4, 9), datetime(2025, 3, 4, 10), "x")
+        await book(provider, start=datetime(2025, 3, 4, 9), end=datetime(2025, 3, 4, 10))
     with pytest.raises(ValueError, match="end after"):
-        await provider.create(COUNSELLOR, END, START, subject())
+        await book(provider, start=END, end=START)
     assert standin.token_requests == []
 
 
 # --- cancelling ----------------------------------------------------------------------------
 
 
-async def test_cancel_deletes_the_meeting(
+async def test_cancel_deletes_the_appointment_and_its_meeting(
     provider: GraphMeetingProvider, standin: GraphStandIn
 ) -> None:
-    meeting = await provider.create(COUNSELLOR, START, END, subject())
+    meeting = await book(provider)
 
     await provider.cancel(COUNSELLOR, meeting.meeting_id)
 
-    assert standin.meetings == {}
+    assert (standin.events, standin.meetings) == ({}, {})
     delete = standin.graph_requests[-1]
     assert delete.method == "DELETE"
-    assert delete.path == f"/v1.0/users/{COUNSELLOR}/onlineMeetings/{meeting.meeting_id}"
+    assert delete.path == f"/v1.0/users/{COUNSELLOR}/events/{meeting.meeting_id[6:]}"
 
 
-async def test_deleting_a_meeting_that_is_gone_is_fine(
+async def test_a_meeting_made_before_appointments_were_events_is_cancelled_too(
+    provider: GraphMeetingProvider, standin: GraphStandIn
+) -> None:
+    meeting_id = standin.add_meeting(COUNSELLOR)
+    await provider.cancel(COUNSELLOR, meeting_id)
+    assert standin.meetings == {}
+    assert (
+        standin.graph_requests[-1].path == f"/v1.0/users/{COUNSELLOR}/onlineMeetings/{meeting_id}"
+    )
+
+
+async def test_deleting_an_appointment_that_is_gone_is_fine(
     provider: GraphMeetingProvider, standin: GraphStandIn, sleeps: list[float]
 ) -> None:
-    await provider.cancel(COUNSELLOR, "MSpAlreadyGone")
+    await provider.cancel(COUNSELLOR, "event:AAMkAlreadyGone")
     await provider.cancel(COUNSELLOR, "MSpAlreadyGone")
 
     assert [r.method for r in standin.graph_requests] == ["DELETE", "DELETE"]
@@ -406,50 +499,56 @@ async def test_delete_failing_otherwise_is_an_error(
     standin.fail_next(1, 403)
 
     with pytest.raises(MeetingError):
-        await provider.cancel(COUNSELLOR, "MSpSomething")
+        await provider.cancel(COUNSELLOR, "event:AAMkSomething")
 
 
 # --- the stand-in checks what it receives --------------------------------------------------
 
 
-async def test_standin_refuses_personal_data_in_the_subject(
+async def test_standin_refuses_personal_data_in_the_subject_and_the_text(
     graph: GraphClient, standin: GraphStandIn
 ) -> None:
     with pytest.raises(GraphError) as caught:
-        await graph.create_online_meeting(
-            COUNSELLOR, START, END, "Videoberatung Erika Muster, BG-Nummer 12345"
-        )
-
+        await new_event(graph, "Videoberatung Erika Muster, BG-Nummer 12345")
     assert caught.value.status == 400
+    with pytest.raises(GraphError):
+        await graph.create_event(COUNSELLOR, START, END, subject(), "Mit Erika Muster", "t-x")
+
     assert "digits in the subject" in standin.problems
     assert "forbidden word 'Erika' in the subject" in standin.problems
+    assert "forbidden word 'Erika' in the body" in standin.problems
+    assert standin.events == {}
     standin.problems.clear()
 
 
-async def test_standin_refuses_wrong_tokens_and_unknown_routes(
+async def test_standin_refuses_wrong_tokens_unknown_routes_and_unsafe_appointments(
     graph: GraphClient, standin: GraphStandIn
 ) -> None:
-    await graph.create_online_meeting(COUNSELLOR, START, END, subject())  # a valid token exists
+    await new_event(graph)  # a valid token exists
     context = ssl.create_default_context(cafile=standin.ca_file)
+    token = standin.issued_tokens[0]
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
-        url = f"{standin.graph_url}/users/{COUNSELLOR}/onlineMeetings"
+        url = f"{standin.graph_url}/users/{COUNSELLOR}/events"
         async with http.post(url, json={}, headers={"Authorization": "Bearer forged"}) as answer:
             assert answer.status == 401
-        token = standin.issued_tokens[0]
-        async with http.get(
-            f"{standin.graph_url}/me/events", headers={"Authorization": f"Bearer {token}"}
-        ) as answer:
-            assert answer.status == 404
+        for path in ("/me/events", f"/users/{COUNSELLOR}/onlineMeetings"):
+            method = http.get if path == "/me/events" else http.post
+            async with method(
+                f"{standin.graph_url}{path}", json={}, headers={"Authorization": f"Bearer {token}"}
+            ) as answer:
+                assert answer.status in (404, 405)
         async with http.post(
             url,
-            json={"subject": "Videoberatung", "allowRecording": True},
+            json={"subject": "Videoberatung", "isOnlineMeeting": True, "attendees": [{"x": 1}]},
             headers={"Authorization": f"Bearer {token}"},
         ) as answer:
             assert answer.status == 400
     assert any("without a token it issued" in problem for problem in standin.problems)
     assert "unknown route GET /v1.0/me/events" in standin.problems
-    assert "allowRecording is True, want False" in standin.problems
-    assert "startDateTime missing" in standin.problems
+    assert f"unknown route POST /v1.0/users/{COUNSELLOR}/onlineMeetings" in standin.problems
+    assert "no transactionId: a repeated request would make a second event" in standin.problems
+    assert "attendees: nobody is invited through the calendar" in standin.problems
+    assert "sensitivity is None, want 'private'" in standin.problems
     standin.problems.clear()
 
 
@@ -544,9 +643,7 @@ def test_graph_client_refuses_plain_http() -> None:
 async def test_concurrent_first_calls_fetch_one_token(
     provider: GraphMeetingProvider, standin: GraphStandIn
 ) -> None:
-    meetings = await asyncio.gather(
-        *(provider.create(COUNSELLOR, START, END, subject()) for _ in range(5))
-    )
+    meetings = await asyncio.gather(*(book(provider, key=f"h-{n}") for n in range(5)))
 
     assert len({meeting.meeting_id for meeting in meetings}) == 5
     assert len(standin.token_requests) == 1
@@ -562,7 +659,7 @@ async def test_an_unknown_tenant_is_a_clear_auth_error(standin: GraphStandIn) ->
         ca_file=standin.ca_file,
     ) as graph:
         with pytest.raises(GraphAuthError) as caught:
-            await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+            await new_event(graph)
 
     assert caught.value.code == "token_unavailable"
     assert standin.token_requests == []
@@ -576,7 +673,7 @@ async def test_retry_logs_carry_neither_token_nor_body(
     standin.fail_next(2, 429, retry_after="1")
 
     with caplog.at_level(logging.DEBUG, logger="bot.integrations.graph"):
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     logged = caplog.text
     assert "429" in logged
@@ -591,7 +688,7 @@ async def test_retry_after_as_http_date(
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
     standin.fail_next(1, 503, retry_after=when)
 
-    await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+    await new_event(graph)
 
     [delay] = sleeps
     assert 5 < delay <= 10
@@ -602,7 +699,7 @@ async def test_tls_is_verified(make_graph: MakeGraph, standin: GraphStandIn) -> 
     graph = make_graph(ca_file=None)
 
     with pytest.raises(GraphAuthError) as caught:
-        await graph.create_online_meeting(COUNSELLOR, START, END, subject())
+        await new_event(graph)
 
     assert caught.value.code == "token_unavailable"
     assert "SSLError" in caught.value.message

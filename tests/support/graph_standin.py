@@ -7,7 +7,10 @@ service would send *and* is noted in ``problems``, so a test fails even if the c
 swallowed the error.
 
 Only what the bot uses is served: OpenID discovery and the v2.0 token endpoint of one
-tenant, and ``POST``/``DELETE`` of ``/v1.0/users/{id}/onlineMeetings``.
+tenant; calendar events with a Teams meeting (``POST``/``DELETE`` ``/v1.0/users/{id}/events``),
+finding and setting up their online meetings (``GET ?$filter=JoinWebUrl eq …``, ``PATCH``), the
+``DELETE`` of an older online meeting, and ``checkMemberGroups``. Like Graph, a created event
+with a ``transactionId`` already used by that user is answered with the first event.
 """
 
 from __future__ import annotations
@@ -68,6 +71,46 @@ DOCUMENTED_MEETING_FIELDS = frozenset(
         "watermarkProtection",
     }
 )
+#: Writable properties of the v1.0 event resource that a create request may carry.
+DOCUMENTED_EVENT_FIELDS = frozenset(
+    {
+        "allowNewTimeProposals",
+        "attendees",
+        "body",
+        "categories",
+        "end",
+        "hideAttendees",
+        "importance",
+        "isAllDay",
+        "isOnlineMeeting",
+        "isReminderOn",
+        "location",
+        "onlineMeetingProvider",
+        "reminderMinutesBeforeStart",
+        "responseRequested",
+        "sensitivity",
+        "showAs",
+        "start",
+        "subject",
+        "transactionId",
+    }
+)
+#: What every appointment must say: a Teams meeting, private, and a transaction id (so that a
+#: repeated request makes no second one).
+REQUIRED_EVENT_SETTINGS: dict[str, Any] = {
+    "isOnlineMeeting": True,
+    "onlineMeetingProvider": "teamsForBusiness",
+    "sensitivity": "private",
+}
+#: How a meeting made with a calendar event starts: the tenant's defaults, not what we want.
+TENANT_MEETING_DEFAULTS: dict[str, Any] = {
+    "lobbyBypassSettings": {"scope": "organization", "isDialInBypassEnabled": True},
+    "allowedPresenters": "everyone",
+    "allowRecording": True,
+    "recordAutomatically": False,
+    "allowTranscription": True,
+}
+_JOIN_URL_FILTER = re.compile(r"^JoinWebUrl eq '((?:[^']|'')*)'$")
 #: What the bot must always send: nobody but the counsellor skips the lobby or presents,
 #: and nothing is recorded or transcribed.
 REQUIRED_MEETING_SETTINGS: dict[str, Any] = {
@@ -91,9 +134,12 @@ class Recorded:
 
 @dataclass
 class _Planned:
-    status: int | None  # None: stall until the stand-in closes
+    status: int | None  # None: stall until the stand-in closes (or drop, with ``handled``)
     retry_after: str | None = None
     code: str = ""
+    #: the request is carried out, and only its answer is lost: ``status`` instead, or the
+    #: connection dropped (``status`` None)
+    handled: bool = False
 
 
 @dataclass
@@ -197,8 +243,11 @@ class GraphStandIn:
     graph_requests: list[Recorded] = field(default_factory=list, init=False)
     discovery_requests: int = field(default=0, init=False)
     issued_tokens: list[str] = field(default_factory=list, init=False)
-    #: meeting id → {"user_id", "body", "joinWebUrl"} of meetings that exist now
+    #: meeting id → {"user_id", "body", "joinWebUrl"} of meetings that exist now (``body``:
+    #: their settings)
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    #: event id → {"user_id", "body", "meeting_id"} of appointments that exist now
+    events: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
     #: group id → member object ids, for checkMemberGroups
     group_members: dict[str, set[str]] = field(default_factory=dict, init=False)
     #: every rule a request broke; tests expect it empty
@@ -209,6 +258,7 @@ class GraphStandIn:
         self.tls = make_tls(self.tls_dir)
         self._valid_tokens: set[str] = set()
         self._planned: deque[_Planned] = deque()
+        self._refused: dict[str, int] = {}
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -228,7 +278,12 @@ class GraphStandIn:
             "/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration
         )
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        app.router.add_post("/v1.0/users/{user_id}/onlineMeetings", self._create_meeting)
+        app.router.add_post("/v1.0/users/{user_id}/events", self._create_event)
+        app.router.add_delete("/v1.0/users/{user_id}/events/{event_id}", self._delete_event)
+        app.router.add_get("/v1.0/users/{user_id}/onlineMeetings", self._find_meeting)
+        app.router.add_patch(
+            "/v1.0/users/{user_id}/onlineMeetings/{meeting_id}", self._update_meeting
+        )
         app.router.add_delete(
             "/v1.0/users/{user_id}/onlineMeetings/{meeting_id}", self._delete_meeting
         )
@@ -272,6 +327,21 @@ class GraphStandIn:
     ) -> None:
         """Answer the next ``count`` Graph requests with ``status`` (e.g. 429, 503)."""
         self._planned.extend(_Planned(status, retry_after, code) for _ in range(count))
+
+    def refuse(self, method: str, status: int) -> None:
+        """Answer every ``method`` request with ``status`` from now on (e.g. PATCH 403)."""
+        self._refused[method] = status
+
+    def lose_answer_next(self, status: int | None) -> None:
+        """Carry out the next Graph request, then answer ``status`` (502, 504) instead of its
+        answer, or drop the connection (``None``): the client cannot know it happened."""
+        self._planned.append(_Planned(status, handled=True))
+
+    def add_meeting(self, user_id: str) -> str:
+        """An online meeting made before appointments were events (for the old cancel)."""
+        meeting_id = f"MSp{secrets.token_urlsafe(18)}"
+        self.meetings[meeting_id] = {"user_id": user_id, "body": {}, "joinWebUrl": _join_url()}
+        return meeting_id
 
     def stall_next(self, count: int = 1) -> None:
         """Do not answer the next ``count`` Graph requests until the stand-in closes."""
@@ -330,14 +400,61 @@ class GraphStandIn:
 
     # --- Graph -----------------------------------------------------------------------------
 
-    async def _create_meeting(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = raw.decode(errors="replace")
+    async def _create_event(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
         self.graph_requests.append(_recorded(request, body))
         return await self._graph(request, lambda: self._created(request, body))
+
+    async def _find_meeting(self, request: web.Request) -> web.Response:
+        self.graph_requests.append(_recorded(request, None))
+
+        async def answer() -> web.Response:
+            user_id = request.match_info["user_id"]
+            match = _JOIN_URL_FILTER.match(request.query.get("$filter", ""))
+            if match is None or set(request.query) != {"$filter"}:
+                self.problems.append(f"onlineMeetings lookup {request.query_string!r}")
+                return _graph_error(400, "BadRequest", "filter by JoinWebUrl only")
+            join_url = match.group(1).replace("''", "'")
+            found = [
+                {"id": meeting_id, "joinWebUrl": meeting["joinWebUrl"], **meeting["body"]}
+                for meeting_id, meeting in self.meetings.items()
+                if meeting["user_id"] == user_id and meeting["joinWebUrl"] == join_url
+            ]
+            return web.json_response({"value": found})
+
+        return await self._graph(request, answer)
+
+    async def _update_meeting(self, request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        self.graph_requests.append(_recorded(request, body))
+
+        async def answer() -> web.Response:
+            meeting = self.meetings.get(request.match_info["meeting_id"])
+            if meeting is None or meeting["user_id"] != request.match_info["user_id"]:
+                return _graph_error(404, "NotFound", "The meeting was not found.")
+            broken = self._settings_problems(body)
+            if broken:
+                self.problems.extend(broken)
+                return _graph_error(400, "BadRequest", "; ".join(broken))
+            meeting["body"] = {**meeting["body"], **body}
+            return web.json_response(
+                {"id": request.match_info["meeting_id"], "joinWebUrl": meeting["joinWebUrl"]}
+            )
+
+        return await self._graph(request, answer)
+
+    async def _delete_event(self, request: web.Request) -> web.Response:
+        self.graph_requests.append(_recorded(request, None))
+
+        async def answer() -> web.Response:
+            event = self.events.get(request.match_info["event_id"])
+            if event is None or event["user_id"] != request.match_info["user_id"]:
+                return _graph_error(404, "NotFound", "The event was not found.")
+            del self.events[request.match_info["event_id"]]
+            self.meetings.pop(event["meeting_id"], None)  # the meeting goes with it
+            return web.Response(status=204)
+
+        return await self._graph(request, answer)
 
     async def _check_groups(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -368,8 +485,18 @@ class GraphStandIn:
             self.problems.append(f"{request.method} {request.path} without a token it issued")
         if scheme != "Bearer" or token not in self._valid_tokens:
             return _graph_error(401, "InvalidAuthenticationToken", "Access token is invalid.")
+        if request.method in self._refused:
+            status = self._refused[request.method]
+            return _graph_error(status, _default_code(status), "refused")
         if self._planned:
             planned = self._planned.popleft()
+            if planned.handled:
+                await handle()  # done, but the client never hears of it
+                if planned.status is None:
+                    assert request.transport is not None
+                    request.transport.abort()
+                    return web.Response(status=204)
+                return _graph_error(planned.status, _default_code(planned.status), "planned")
             if planned.status is None:
                 await self._release.wait()
                 return _graph_error(503, "ServiceUnavailable", "stalled")
@@ -381,24 +508,38 @@ class GraphStandIn:
 
     async def _created(self, request: web.Request, body: Any) -> web.Response:
         user_id = request.match_info["user_id"]
-        broken = self._meeting_problems(request, user_id, body)
+        broken = self._event_problems(request, user_id, body)
         if broken:
             self.problems.extend(broken)
             return _graph_error(400, "BadRequest", "; ".join(broken))
-        meeting_id = f"MSp{secrets.token_urlsafe(18)}"
-        join_url = (
-            "https://teams.microsoft.com/l/meetup-join/"
-            f"19%3ameeting_{secrets.token_hex(12)}%40thread.v2/0"
+        first = next(
+            (
+                event_id
+                for event_id, event in self.events.items()
+                if event["user_id"] == user_id
+                and event["body"]["transactionId"] == body["transactionId"]
+            ),
+            None,
         )
-        self.meetings[meeting_id] = {"user_id": user_id, "body": body, "joinWebUrl": join_url}
+        if first is None:  # a transaction id seen before: the first event, not a second one
+            first = f"AAMkAG{secrets.token_urlsafe(24)}"
+            meeting_id = f"MSp{secrets.token_urlsafe(18)}"
+            self.meetings[meeting_id] = {
+                "user_id": user_id,
+                "body": dict(TENANT_MEETING_DEFAULTS),
+                "joinWebUrl": _join_url(),
+            }
+            self.events[first] = {"user_id": user_id, "body": body, "meeting_id": meeting_id}
+        event = self.events[first]
+        join_url = self.meetings[event["meeting_id"]]["joinWebUrl"]
         return web.json_response(
             {
-                "@odata.type": "#microsoft.graph.onlineMeeting",
-                "id": meeting_id,
-                "joinWebUrl": join_url,
-                "creationDateTime": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
-                "participants": {"organizer": {"identity": {"user": {"id": user_id}}}},
-                **body,
+                "@odata.type": "#microsoft.graph.event",
+                "id": first,
+                **event["body"],
+                "webLink": f"https://outlook.office365.com/owa/?itemid={first}",
+                "organizer": {"emailAddress": {"address": f"{user_id}@example.org"}},
+                "onlineMeeting": {"joinUrl": join_url},
             },
             status=201,
         )
@@ -412,7 +553,7 @@ class GraphStandIn:
         del self.meetings[meeting_id]
         return web.Response(status=204)
 
-    def _meeting_problems(self, request: web.Request, user_id: str, body: Any) -> list[str]:
+    def _event_problems(self, request: web.Request, user_id: str, body: Any) -> list[str]:
         found: list[str] = []
         try:
             uuid.UUID(user_id)
@@ -422,27 +563,49 @@ class GraphStandIn:
             found.append(f"content type {request.content_type!r}")
         if not isinstance(body, dict):
             return [*found, "body is not a JSON object"]
-        unknown = set(body) - DOCUMENTED_MEETING_FIELDS
+        unknown = set(body) - DOCUMENTED_EVENT_FIELDS
         if unknown:
             found.append(f"undocumented properties {sorted(unknown)}")
-        for key, want in REQUIRED_MEETING_SETTINGS.items():
-            if key not in body or body[key] != want or type(body[key]) is not type(want):
+        for key, want in REQUIRED_EVENT_SETTINGS.items():
+            if body.get(key) != want:
                 found.append(f"{key} is {body.get(key)!r}, want {want!r}")
-        start = _utc_time(body.get("startDateTime"), "startDateTime", found)
-        end = _utc_time(body.get("endDateTime"), "endDateTime", found)
+        transaction = body.get("transactionId")
+        if not isinstance(transaction, str) or not 1 <= len(transaction) <= 64:
+            found.append("no transactionId: a repeated request would make a second event")
+        if body.get("attendees"):
+            found.append("attendees: nobody is invited through the calendar")
+        start = _event_time(body.get("start"), "start", found)
+        end = _event_time(body.get("end"), "end", found)
         if start and end and not start < end:
-            found.append("startDateTime is not before endDateTime")
+            found.append("start is not before end")
         subject = body.get("subject")
         if not isinstance(subject, str) or not subject.strip():
             found.append("no subject")
-        else:
-            if re.search(r"\d", subject):
-                found.append("digits in the subject")
+        text = (
+            (body.get("body") or {}).get("content") if isinstance(body.get("body"), dict) else None
+        )
+        if not isinstance(text, str) or (body.get("body") or {}).get("contentType") != "text":
+            found.append("no plain-text body")
+        for name, value in (("subject", subject), ("body", text)):
+            if not isinstance(value, str):
+                continue
+            if re.search(r"\d", value):
+                found.append(f"digits in the {name}")
             found.extend(
-                f"forbidden word {word!r} in the subject"
+                f"forbidden word {word!r} in the {name}"
                 for word in self.forbidden
-                if word.casefold() in subject.casefold()
+                if word.casefold() in value.casefold()
             )
+        return found
+
+    def _settings_problems(self, body: Any) -> list[str]:
+        if not isinstance(body, dict):
+            return ["meeting settings are not a JSON object"]
+        unknown = set(body) - DOCUMENTED_MEETING_FIELDS
+        found = [f"undocumented properties {sorted(unknown)}"] if unknown else []
+        for key, want in REQUIRED_MEETING_SETTINGS.items():
+            if key not in body or body[key] != want or type(body[key]) is not type(want):
+                found.append(f"{key} is {body.get(key)!r}, want {want!r}")
         return found
 
     # --- helpers ---------------------------------------------------------------------------
@@ -472,17 +635,33 @@ def _recorded(request: web.Request, body: Any) -> Recorded:
     return Recorded(request.method, request.path, CIMultiDict(request.headers), body)
 
 
-def _utc_time(value: Any, name: str, found: list[str]) -> dt.datetime | None:
-    if not isinstance(value, str):
-        found.append(f"{name} missing")
+async def _json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def _join_url() -> str:
+    return (
+        "https://teams.microsoft.com/l/meetup-join/"
+        f"19%3ameeting_{secrets.token_hex(12)}%40thread.v2/0?context=%7b%22Tid%22%3a%22x%22%7d"
+    )
+
+
+def _event_time(value: Any, name: str, found: list[str]) -> dt.datetime | None:
+    """A dateTimeTimeZone: the bot sends UTC, without an offset in the time itself."""
+    if not isinstance(value, dict) or value.get("timeZone") != "UTC":
+        found.append(f"{name} is not a dateTimeTimeZone in UTC: {value!r}")
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(str(value.get("dateTime")))
     except ValueError:
         found.append(f"{name} {value!r} is not ISO 8601")
         return None
-    if parsed.utcoffset() != dt.timedelta(0):
-        found.append(f"{name} {value!r} is not in UTC")
+    if parsed.tzinfo is not None:
+        found.append(f"{name} {value!r} carries an offset besides its time zone")
         return None
     return parsed
 
