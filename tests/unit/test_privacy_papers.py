@@ -18,7 +18,8 @@ PAPERS = sorted((ROOT / "docs" / "privacy").glob("*.md"))
 DELETION_CONCEPT = ROOT / "docs" / "privacy" / "deletion-concept.md"
 #: a setting as the papers write it: upper case with an underscore, e.g. RETENTION_FORM_DAYS
 SETTING = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
-#: a table row of the deletion concept: | `kind` | … | setting (default) |
+#: a table row about a record kind: | `kind` | … | last cell | (the deletion concept's last
+#: cell is the setting and its default)
 ROW = re.compile(r"^\| `(?P<kind>[a-z_]+)` \|.*\| (?P<setting>[^|]*) \|$", re.M)
 
 
@@ -30,8 +31,37 @@ def setting_names() -> dict[str, str]:
     }
 
 
+RECORD_OF_PROCESSING = ROOT / "docs" / "privacy" / "record-of-processing.md"
+#: a relative link to another paper or doc: [text](file.md)
+LINK = re.compile(r"\]\(([^)#:]+\.md)\)")
+
+
 def test_the_papers_exist() -> None:
-    assert DELETION_CONCEPT in PAPERS
+    names = {paper.name for paper in PAPERS}
+    assert names == {
+        "deletion-concept.md",
+        "record-of-processing.md",
+        "toms.md",
+        "job-centre-duties.md",
+        "accessibility-statement.md",
+    }
+
+
+@pytest.mark.parametrize("paper", PAPERS, ids=lambda path: path.name)
+def test_every_record_kind_a_paper_names_exists_and_every_link_leads_somewhere(
+    paper: Path,
+) -> None:
+    text = paper.read_text(encoding="utf-8")
+    kinds = {match["kind"] for match in ROW.finditer(text)}
+    assert kinds <= {rule.kind for rule in RECORD_KINDS}
+    for target in LINK.findall(text):
+        assert (paper.parent / target).resolve().is_file(), target
+
+
+@pytest.mark.parametrize("paper", [DELETION_CONCEPT, RECORD_OF_PROCESSING], ids=lambda p: p.name)
+def test_the_deletion_concept_and_the_record_name_every_kind(paper: Path) -> None:
+    kinds = {match["kind"] for match in ROW.finditer(paper.read_text(encoding="utf-8"))}
+    assert kinds == {rule.kind for rule in RECORD_KINDS}
 
 
 @pytest.mark.parametrize("paper", PAPERS, ids=lambda path: path.name)
