@@ -1,7 +1,8 @@
 """Numbers without names: weekly counters of the journey's funnel and of why people left the
 video path, for team leads (``python -m bot stats``, and the "Auswertung" card).
 
-Only counters are stored — one small document per week and metric, never a row per client —
+Only counters are stored — a few small documents per week and metric (``SHARDS`` of them, so
+that turns at the same moment seldom write the same one), never a row per client —
 and a count below ``SMALL`` is shown as "< 5", so that nobody can be singled out. Every count
 is made where its event really happened once: after a client's turn has been committed (a turn
 that runs again counts once), or where a write reports a real change (a counsellor's click
@@ -12,6 +13,7 @@ Weeks are ISO weeks in the job centre's time (Europe/Berlin), "2026-W49".
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +24,8 @@ from bot.domain.record import utc_now
 from bot.storage.documents import ConflictError, DocumentStore
 
 STATS = "stats"
+#: documents per week and metric: a count goes to one of them at random, a report adds them up
+SHARDS = 16
 #: counts below this are shown as "< 5"
 SMALL = 5
 SUPPRESSED = "< 5"
@@ -101,10 +105,12 @@ class Stats:
         self._clock = clock
 
     async def count(self, metric: Metric) -> None:
-        """One more of ``metric`` this week (eTag-guarded: no increment is lost)."""
+        """One more of ``metric`` this week (eTag-guarded: no increment is lost; after a
+        conflict the next try goes to another shard)."""
         week = week_of(self._clock())
-        key, partition = f"{week}:{metric.value}", _partition(week)
+        partition = _partition(week)
         while True:
+            key = f"{week}:{metric.value}:{random.randrange(SHARDS)}"
             document = await self._store.get(STATS, key, partition=partition)
             body = {"week": week, "metric": metric.value, "count": 0}
             if document is not None:
@@ -122,8 +128,10 @@ class Stats:
         weeks = [week_of(today - timedelta(weeks=back)) for back in range(number - 1, -1, -1)]
         found = []
         for week in weeks:
-            documents = await self._store.list_partition(STATS, _partition(week))
-            counts = {str(d.body["metric"]): int(d.body.get("count", 0)) for d in documents}
+            counts: dict[str, int] = {}
+            for document in await self._store.list_partition(STATS, _partition(week)):
+                metric = str(document.body["metric"])
+                counts[metric] = counts.get(metric, 0) + int(document.body.get("count", 0))
             found.append(WeekCounts(week, counts))
         return found
 

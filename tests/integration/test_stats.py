@@ -21,7 +21,7 @@ import pytest
 
 from bot.config import Settings
 from bot.devtools.connector_standin import LocalConnector
-from bot.domain.stats import Metric, Stats, WeekCounts, shown, week_of
+from bot.domain.stats import SHARDS, Metric, Stats, WeekCounts, shown, week_of
 from bot.i18n import staff_translator
 from bot.stats_report import main as stats_report
 from bot.storage import open_document_store
@@ -269,7 +269,9 @@ def test_the_stored_counters_hold_no_personal_data(tmp_path: Path) -> None:
     }
     for key, partition, body in counters:
         assert set(body) == {"week", "metric", "count"}
-        assert key == f"{body['week']}:{body['metric']}"
+        week, metric, shard = key.split(":")
+        assert (week, metric) == (body["week"], body["metric"])
+        assert 0 <= int(shard) < SHARDS
         assert partition == f"stats-{body['week']}"
         assert body["metric"] in {metric.value for metric in Metric}
         text = json.dumps([key, partition, body])
