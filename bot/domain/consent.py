@@ -14,6 +14,7 @@ one change the store allows on an event).
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -111,6 +112,12 @@ class ConsentLog:
             partition=event.client_id,
             ttl_seconds=ttl,
         )
+        if created and stored.expires_at is not None:
+            # the others may be kept past a booked appointment: the new one as long as they
+            store_now = stored.expires_at - ttl
+            events = await self._store.list_partition(CONSENT_EVENT, event.client_id)
+            latest = max((e.expires_at for e in events if e.expires_at is not None), default=0.0)
+            ttl = max(ttl, math.ceil(latest - store_now))
         await self._store.extend_expiry(CONSENT_EVENT, event.client_id, ttl)
         return ConsentEvent.from_body(stored.body), created
 

@@ -172,10 +172,20 @@ class ConsentForms:
         entry = FormFile(
             client_id, ref, digest, (now + self._keep_undecided).isoformat(), now.isoformat()
         )
-        # The entry first: a file the purge cannot find would be kept for ever.
-        await self._records.create_or_get(
-            CONSENT_FORM, record_key(client_id, digest), entry.to_body(), partition=client_id
-        )
+        # The entry first: a file the purge cannot find would be kept for ever. The same file
+        # sent again after a decision is a new upload, waiting for a new decision.
+        key = record_key(client_id, digest)
+        while True:
+            document = await self._records.get(CONSENT_FORM, key, partition=client_id)
+            if document is not None and not FormFile.from_body(document.body).decided_at:
+                break
+            try:
+                await self._records.save(
+                    CONSENT_FORM, key, entry.to_body(), partition=client_id, read=document
+                )
+            except ConflictError:
+                continue
+            break
         await self._storage.put(ref, data, content_type)
         return StoredForm(ref, digest, content_type, len(data))
 

@@ -13,7 +13,7 @@ deletes them (``ConsentForms.purge_due``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 #: (bot/techcheck_page/usage.py) are stored by layers above this one
 STATE = "state"
 TECHCHECK_USAGE = "techcheck_usage"
+#: daily dropout counters written by versions before the weekly ``stats`` (no longer written)
+LEGACY_DROPOUT = "dropout"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,9 @@ RECORD_KINDS: tuple[KindRetention, ...] = (
         "uninstall",
     ),
     KindRetention(STATS, "", "kept: weekly counters without any personal data", "kept"),
+    KindRetention(
+        LEGACY_DROPOUT, "", "kept: daily counters of earlier versions, no personal data", "kept"
+    ),
 )
 
 
@@ -154,9 +159,10 @@ class RetentionSweep:
         self._clock = clock
 
     async def run_once(self) -> PurgeReport:
-        backfilled = await self._backfill()
-        forms = await self._forms.purge_due(self._clock())
-        documents = await self._store.purge_expired()
+        """Each step on its own: a form storage that does not answer stops none of the others."""
+        backfilled = await self._step("backfill", self._backfill)
+        forms = await self._step("forms", lambda: self._forms.purge_due(self._clock()))
+        documents = await self._step("documents", self._store.purge_expired)
         log.info(
             "retention purge: %d expired documents, %d form files, %d older records dated",
             documents,
@@ -164,6 +170,13 @@ class RetentionSweep:
             backfilled,
         )
         return PurgeReport(documents, forms, backfilled)
+
+    async def _step(self, name: str, step: Callable[[], Awaitable[int]]) -> int:
+        try:
+            return await step()
+        except Exception as error:  # the next run tries again
+            log.error("retention purge, %s: %s", name, type(error).__name__)
+            return 0
 
     async def _backfill(self) -> int:
         now = self._clock()

@@ -69,7 +69,11 @@ class Metric(StrEnum):
 
 
 def week_of(moment: datetime) -> str:
-    year, week, _ = moment.astimezone(BERLIN).isocalendar()
+    return _iso_week(moment.astimezone(BERLIN).date())
+
+
+def _iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -124,8 +128,9 @@ class Stats:
 
     async def weeks(self, number: int) -> list[WeekCounts]:
         """The last ``number`` weeks, this one included, oldest first."""
-        today = self._clock()
-        weeks = [week_of(today - timedelta(weeks=back)) for back in range(number - 1, -1, -1)]
+        # stepped back on the Berlin date: a week is 7 days there, also across DST changes
+        today = self._clock().astimezone(BERLIN).date()
+        weeks = [_iso_week(today - timedelta(weeks=back)) for back in range(number - 1, -1, -1)]
         found = []
         for week in weeks:
             counts: dict[str, int] = {}

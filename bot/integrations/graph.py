@@ -198,7 +198,11 @@ class GraphClient:
             "transactionId": transaction_id,
         }
         status, answer = await self._request(
-            "POST", f"/users/{_segment(user_id)}/events", route="/users/{id}/events", body=body
+            "POST",
+            f"/users/{_segment(user_id)}/events",
+            route="/users/{id}/events",
+            body=body,
+            repeatable=True,  # the transaction id: a second send returns the first event
         )
         join_url = (answer.get("onlineMeeting") or {}).get("joinUrl") if answer else None
         if not isinstance(answer, dict) or not answer.get("id") or not join_url:
@@ -215,6 +219,7 @@ class GraphClient:
             "GET",
             f"/users/{_segment(user_id)}/onlineMeetings?$filter={query}",
             route="/users/{id}/onlineMeetings?$filter",
+            repeatable=True,
         )
         found = answer.get("value") if isinstance(answer, dict) else None
         if not isinstance(found, list) or len(found) != 1 or not found[0].get("id"):
@@ -225,6 +230,7 @@ class GraphClient:
             f"/users/{_segment(user_id)}/onlineMeetings/{_segment(meeting_id)}",
             route="/users/{id}/onlineMeetings/{id}",
             body=dict(MEETING_SETTINGS),
+            repeatable=True,
         )
         return answer if isinstance(answer, dict) else {"id": meeting_id}
 
@@ -264,11 +270,19 @@ class GraphClient:
     # --- plumbing --------------------------------------------------------------------------
 
     async def _request(
-        self, method: str, path: str, *, route: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        body: dict[str, Any] | None = None,
+        repeatable: bool = False,
     ) -> tuple[int, Any]:
         """One Graph call with retries; returns the status and the parsed JSON (or None).
 
-        ``route`` is the path without ids, for logs.
+        ``route`` is the path without ids, for logs. ``repeatable``: sending the call again
+        has no further effect (a read, a PATCH to fixed values, a create with a transaction
+        id), so a timeout is retried too.
         """
         url = URL(self._base_url + path, encoded=True)
         for attempt in range(1, self._max_attempts + 1):
@@ -287,8 +301,11 @@ class GraphClient:
                     request_id = response.headers.get("request-id", "")
                     answer = await _json_or_none(response)
             except TimeoutError:
-                # Not retried: the call may have reached Graph (a second create would make a
-                # second meeting), and the bot's turn should not wait several timeouts.
+                # Not retried unless repeatable: the call may have reached Graph, and the bot's
+                # turn should not wait several timeouts.
+                if repeatable and attempt < min(2, self._max_attempts):
+                    log.warning("Graph %s %s: no answer in time; trying once more", method, route)
+                    continue
                 raise GraphTimeoutError(
                     None, "timeout", f"{method} {route}: no answer in {self._timeout:g} s"
                 ) from None

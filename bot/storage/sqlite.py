@@ -1,9 +1,10 @@
 """Embedded storage on SQLite (the default): one table of JSON documents.
 
 Append-only kinds are protected by triggers in the database itself, so no code path (nor a
-hand-written SQL statement) can rewrite a consent event: its body, key and eTag never change,
-its expiry can only move later, and it can be deleted only once that expiry has passed by the
-database's own clock.
+hand-written SQL statement, ``INSERT OR REPLACE`` included) can rewrite a consent event: its
+body, key and eTag never change, its expiry can only move later (an event from before
+retention, without one, can be given one), and it can be deleted only once that expiry has
+passed by the database's own clock.
 
 The database file and its folder are private (``private_files.py``). The store remembers which
 file it opened: if that file is deleted or replaced while the service runs (an open SQLite
@@ -60,6 +61,10 @@ WHEN OLD.kind = '{{kind}}' AND (
     OR NEW.body IS NOT OLD.body OR NEW.etag IS NOT OLD.etag OR NEW.created_at IS NOT OLD.created_at
     OR NEW.expires_at IS NULL OR NEW.expires_at < OLD.expires_at)
 BEGIN SELECT RAISE(ABORT, 'append-only: {{kind}}'); END;
+CREATE TRIGGER IF NOT EXISTS {{kind}}_once BEFORE INSERT ON documents
+WHEN NEW.kind = '{{kind}}'
+    AND EXISTS (SELECT 1 FROM documents WHERE kind = NEW.kind AND key = NEW.key)
+BEGIN SELECT RAISE(ABORT, 'append-only: {{kind}} exists'); END;
 CREATE TRIGGER IF NOT EXISTS {{kind}}_kept BEFORE DELETE ON documents
 WHEN OLD.kind = '{{kind}}' AND (OLD.expires_at IS NULL OR OLD.expires_at > {DATABASE_NOW})
 BEGIN SELECT RAISE(ABORT, 'append-only: {{kind}} is kept until its retention period ends'); END;

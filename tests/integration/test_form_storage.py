@@ -131,3 +131,22 @@ async def test_the_blob_container_is_private(blob_connection_string: str) -> Non
     async with BlobServiceClient.from_connection_string(blob_connection_string) as service:
         properties = await service.get_container_client("private-check").get_container_properties()
     assert properties.public_access is None
+
+
+async def test_the_same_form_sent_again_after_a_decision_waits_for_a_new_one(
+    storage: FormStorage, store: DocumentStore
+) -> None:
+    clock = Clock(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    forms = ConsentForms(storage, max_bytes=1024, records=store, clock=clock)
+    stored = await forms.save("client-a", PNG)
+    await forms.save("client-a", PNG)  # sent twice before anyone decided: one entry, as it was
+    [entry] = await forms.entries("client-a")
+    assert entry.uploaded_at == datetime(2026, 12, 1, 9, tzinfo=UTC).isoformat()
+    await forms.decided("client-a", stored.sha256)
+    clock.now += timedelta(days=20)
+    await forms.save("client-a", PNG)  # after a rejection, the same photo once more
+    [entry] = await forms.entries("client-a")
+    assert (entry.decided_at, entry.uploaded_at) == ("", clock.now.isoformat())
+    assert entry.delete_after == (clock.now + timedelta(days=180)).isoformat()
+    assert await forms.purge_due(datetime(2027, 1, 1, tzinfo=UTC)) == 0  # not the old date
+    assert await storage.get(stored.ref) == PNG

@@ -383,19 +383,36 @@ async def test_connection_errors_are_retried_then_reported(
     assert len(standin.token_requests) == 1
 
 
-async def test_a_stalled_answer_times_out_without_retry(
+async def test_a_stalled_create_is_sent_once_more_and_makes_one_appointment(
     make_graph: MakeGraph, standin: GraphStandIn, sleeps: list[float]
 ) -> None:
+    """The transaction id makes a second send harmless, so a timeout is retried once."""
     graph = make_graph(timeout=0.3)
     await new_event(graph)  # token, connection
     standin.stall_next(1)
+    await new_event(graph)
+    assert len(standin.graph_requests) == 3
+    assert len(standin.events) == 2
+    standin.stall_next(2)
 
     with pytest.raises(GraphTimeoutError) as caught:
         await new_event(graph)
 
     assert caught.value.code == "timeout"
-    assert len(standin.graph_requests) == 2
+    assert len(standin.graph_requests) == 5
     assert sleeps == []
+
+
+async def test_a_stalled_delete_is_not_sent_again(
+    provider: GraphMeetingProvider, make_graph: MakeGraph, standin: GraphStandIn
+) -> None:
+    slow = GraphMeetingProvider(make_graph(timeout=0.3))
+    meeting = await book(slow)
+    standin.stall_next(1)
+    with pytest.raises(MeetingError):
+        await slow.cancel(COUNSELLOR, meeting.meeting_id)
+    assert [r.method for r in standin.graph_requests][-1:] == ["DELETE"]
+    assert len([r for r in standin.graph_requests if r.method == "DELETE"]) == 1
 
 
 # --- errors that are not retried -----------------------------------------------------------

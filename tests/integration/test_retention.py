@@ -170,6 +170,10 @@ async def test_an_appointment_keeps_the_handoff_and_the_consent_past_its_end(
     assert stored.expires_at == pytest.approx(clock.start + (400 + 180) * DAY, abs=5)
     [event] = await store.list_kind(CONSENT_EVENT)
     assert event.expires_at == pytest.approx(clock.start + (400 + 1095) * DAY, abs=5)
+    await chat.send(value={"command": "withdraw"})  # a later event: kept as long as the rest
+    events = await store.list_kind(CONSENT_EVENT)
+    assert [e.body["action"] for e in events] == ["given", "withdrawn"]
+    assert events[1].expires_at == pytest.approx(events[0].expires_at, abs=5)
     clock.at_day(579)
     await chat.service.retention.run_once()
     assert len(await store.list_kind("handoff")) == 1

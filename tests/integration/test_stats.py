@@ -24,7 +24,7 @@ from bot.devtools.connector_standin import LocalConnector
 from bot.domain.stats import SHARDS, Metric, Stats, WeekCounts, shown, week_of
 from bot.i18n import staff_translator
 from bot.stats_report import main as stats_report
-from bot.storage import open_document_store
+from bot.storage import DocumentStore, open_document_store
 from cards.reading import card_texts
 from cards.stats_card import stats_card
 from tests.support.cosmos_server import (
@@ -48,6 +48,15 @@ NOW = datetime.now(UTC)
 
 def test_small_counts_are_shown_as_fewer_than_five() -> None:
     assert [shown(count) for count in (0, 1, 4, 5, 17)] == ["0", "< 5", "< 5", "5", "17"]
+
+
+@pytest.mark.parametrize("now", ["2026-03-29T22:30:00+00:00", "2026-10-25T22:30:00+00:00"])
+async def test_the_last_weeks_are_consecutive_across_a_change_of_clocks(
+    store: DocumentStore, now: str
+) -> None:
+    weeks = await Stats(store, clock=lambda: datetime.fromisoformat(now)).weeks(5)
+    numbers = [int(week.week.rsplit("W", 1)[1]) for week in weeks]
+    assert numbers == list(range(numbers[0], numbers[0] + 5))
 
 
 def test_weeks_are_iso_weeks_in_berlin() -> None:

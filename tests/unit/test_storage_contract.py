@@ -4,6 +4,7 @@ in-memory Cosmos DB server started for this module)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -314,6 +315,14 @@ async def test_sqlite_refuses_rewriting_consent_even_with_raw_sql(tmp_path: Path
         # … and the event is deleted only once that date has passed by the database's clock
         with pytest.raises(sqlite3.IntegrityError, match="retention period"):
             connection.execute("DELETE FROM documents WHERE kind='consent_event'")
+        # nor is it replaced by inserting another over it
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute(
+                "INSERT OR REPLACE INTO documents VALUES"
+                " ('consent_event', 'c1:e1', 'c1', '{\"forged\":1}', 'x', 0, NULL)"
+            )
+        [(body,)] = connection.execute("SELECT body FROM documents WHERE kind='consent_event'")
+        assert json.loads(body) == {"action": "given"}
 
 
 async def test_sqlite_databases_with_the_old_consent_triggers_get_the_new_ones(
