@@ -10,6 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.storage import DocumentStore, open_document_store
+from tests.support.cosmos_server import CosmosServer, cosmos_server
 from tests.support.journey import Chat, settings_for_tests
 
 
@@ -32,6 +33,14 @@ async def store(settings: Settings) -> AsyncIterator[DocumentStore]:
     await document_store.open()
     yield document_store
     await document_store.close()
+
+
+@pytest.fixture(scope="module")
+def cosmos() -> Iterator[CosmosServer]:
+    """A local Cosmos DB server (from node_modules) shared by a module's tests; each test
+    keeps to a database of its own (``fresh_database_name``)."""
+    with cosmos_server() as server:
+        yield server
 
 
 @pytest.fixture

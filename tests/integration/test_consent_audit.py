@@ -10,7 +10,6 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from bot.domain.consent_audit import FIELDS
 from bot.storage import open_document_store
 from tests.support.cosmos_server import (
     CosmosServer,
-    cosmos_server,
     fresh_database_name,
     store_settings,
 )
@@ -67,12 +65,6 @@ EVENTS = [
     event("form-decision-h-6", CARL, "rejected", "VB-DDDD-RRRR", "2026-12-06T11:00:00+00:00",
           method="paper_form", actor="counsellor:=HYPERLINK(\"https://evil.example\")"),
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def cosmos() -> Iterator[CosmosServer]:
-    with cosmos_server() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.node)])

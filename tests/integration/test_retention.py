@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,9 @@ from tests.support.cosmos_server import (
     KEY,
     STORE_SETTINGS,
     CosmosServer,
-    cosmos_server,
     fresh_database_name,
 )
-from tests.support.journey import CLIENT, Chat, reach_consent, settings_for_tests
+from tests.support.journey import CLIENT, Chat, reach_handoff, settings_for_tests
 
 DAY = 86400
 KINDS = [retention.kind for retention in RECORD_KINDS]
@@ -49,12 +48,6 @@ class Clock:
     def at_day(self, days: float) -> None:
         """Days after the start."""
         self.now = self.start + days * DAY
-
-
-@pytest.fixture(scope="module")
-def cosmos() -> Iterator[CosmosServer]:
-    with cosmos_server() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.node)])
@@ -90,18 +83,11 @@ async def kinds_in(store: DocumentStore) -> Counter[str]:
     )
 
 
-async def to_handoff(chat: Chat) -> None:
-    await reach_consent(chat)
-    await chat.click("Ja, ich bin einverstanden")
-    await chat.click("Weiter", days="mon", parts="morning")
-    assert chat.said("Geschafft!")
-
-
 async def test_a_journeys_records_go_when_their_periods_end(
     settings: Settings, store: DocumentStore, clock: Clock
 ) -> None:
     chat = Chat(settings, store)
-    await to_handoff(chat)
+    await reach_handoff(chat)
     purge = chat.service.retention.run_once
     kept = await kinds_in(store)
     assert {"state", "card_answer", "profile", "handoff", "consent_event"} <= set(kept)
@@ -132,7 +118,7 @@ async def test_a_withdrawal_keeps_the_whole_consent_history_for_the_full_period(
     settings: Settings, store: DocumentStore, clock: Clock
 ) -> None:
     chat = Chat(settings, store)
-    await to_handoff(chat)
+    await reach_handoff(chat)
     clock.at_day(100)
     await chat.send(value={"command": "withdraw"})
     assert chat.said("Sie haben Ihre Einwilligung widerrufen")
@@ -152,7 +138,7 @@ async def test_an_appointment_keeps_the_handoff_and_the_consent_past_its_end(
     settings: Settings, store: DocumentStore, clock: Clock
 ) -> None:
     chat = Chat(settings, store)
-    await to_handoff(chat)
+    await reach_handoff(chat)
     [handoff] = await Handoffs(store).for_client(CLIENT)
     end = utc_now() + timedelta(days=400)
 
@@ -194,7 +180,7 @@ async def test_cosmos_db_deletes_expired_items_itself(tmp_path: Path, cosmos: Co
     store = open_document_store(settings.storage_url, settings)
     await store.open()
     try:
-        await to_handoff(Chat(settings, store))
+        await reach_handoff(Chat(settings, store))
     finally:
         await store.close()
     items = await raw_items(cosmos, database)
@@ -234,7 +220,7 @@ async def test_every_kind_a_journey_stores_has_a_retention_rule(tmp_path: Path) 
     await store.open()
     try:
         chat = Chat(settings, store)
-        await to_handoff(chat)
+        await reach_handoff(chat)
         await chat.send(value={"command": "withdraw"})
     finally:
         await store.close()

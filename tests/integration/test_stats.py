@@ -12,7 +12,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,13 +28,12 @@ from cards.reading import card_texts
 from cards.stats_card import stats_card
 from tests.support.cosmos_server import (
     CosmosServer,
-    cosmos_server,
     fresh_database_name,
     store_settings,
 )
 from tests.support.http_bot import TENANT_ID, RunningBot, StartBot, TeamsClient
 from tests.support.http_journey import walk_to_handoff
-from tests.support.journey import Chat, reach_consent, settings_for_tests
+from tests.support.journey import Chat, reach_handoff, settings_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAD = "1ead0000-0000-4000-8000-00000000000a"
@@ -66,12 +64,6 @@ def test_weeks_are_iso_weeks_in_berlin() -> None:
 
 
 # --- the report, on both stores --------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cosmos() -> Iterator[CosmosServer]:
-    with cosmos_server() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.node)])
@@ -258,9 +250,7 @@ def test_the_stored_counters_hold_no_personal_data(tmp_path: Path) -> None:
         try:
             for user in ("aad-anna", "aad-bert"):
                 chat = Chat(settings, store, user_id=user)
-                await reach_consent(chat)
-                await chat.click("Ja, ich bin einverstanden")
-                await chat.click("Weiter", days="mon", parts="morning")
+                await reach_handoff(chat)
                 await chat.send("Meine Daten löschen")
                 await chat.click("Ja, löschen")
         finally:

@@ -201,3 +201,11 @@ async def reach_consent(chat: Chat) -> None:
     await chat.click("WLAN oder Flatrate (unbegrenzt)")
     assert chat.said("Ihre Technik ist bereit.")
     assert chat.said("Ihr Ja zum Video-Gespräch (Einwilligung)")
+
+
+async def reach_handoff(chat: Chat) -> None:
+    """To the end of the journey: consent in the card, Monday mornings, handed over."""
+    await reach_consent(chat)
+    await chat.click("Ja, ich bin einverstanden")
+    await chat.click("Weiter", days="mon", parts="morning")
+    assert chat.said("Geschafft!")

@@ -12,14 +12,7 @@ from bot.domain.my_data import MyData
 from bot.i18n import SUPPORTED_LOCALES, is_rtl, translator
 from bot.storage import DocumentStore
 from cards.reading import card_actions, card_texts
-from tests.support.journey import CLIENT, Chat, reach_consent, reach_tech_check
-
-
-async def to_handoff(chat: Chat) -> None:
-    await reach_consent(chat)
-    await chat.click("Ja, ich bin einverstanden")
-    await chat.click("Weiter", days="mon", parts="morning")
-    assert chat.said("Geschafft!")
+from tests.support.journey import CLIENT, Chat, reach_handoff, reach_tech_check
 
 
 def my_data_card(chat: Chat) -> dict:
@@ -44,7 +37,7 @@ def download_url(card: dict) -> str | None:
 async def test_my_data_shows_what_is_stored_and_links_the_file(
     chat: Chat, store: DocumentStore
 ) -> None:
-    await to_handoff(chat)
+    await reach_handoff(chat)
     [handoff] = await Handoffs(store).for_client(CLIENT)
     await chat.send("Meine Daten")
     card = my_data_card(chat)
@@ -79,7 +72,7 @@ async def test_the_open_step_asks_again_below_the_card(chat: Chat) -> None:
 async def test_my_data_is_typed_in_other_words_and_changes_nothing(
     chat: Chat, store: DocumentStore, settings: Settings
 ) -> None:
-    await to_handoff(chat)
+    await reach_handoff(chat)
     before = await MyData(store, settings).read(CLIENT)
     for typed in ("meine daten", "Auskunft", "was haben sie über mich gespeichert"):
         await chat.send(typed)
@@ -99,7 +92,7 @@ async def test_with_nothing_stored_there_is_no_file(chat: Chat) -> None:
 async def test_after_deleting_only_the_consent_proof_is_left(
     chat: Chat, store: DocumentStore
 ) -> None:
-    await to_handoff(chat)
+    await reach_handoff(chat)
     await chat.send("Meine Daten löschen")
     await chat.click("Ja, löschen")
     await chat.send("Meine Daten")

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,6 @@ from bot.storage.documents import AppendOnlyError
 from bot.storage.sqlite import SCHEMA
 from tests.support.cosmos_server import (
     CosmosServer,
-    cosmos_server,
     fresh_database_name,
     store_settings,
 )
@@ -57,12 +56,6 @@ class Clock:
 
     def advance(self, *, days: float = 0, seconds: float = 0) -> None:
         self.now += days * 86400 + seconds
-
-
-@pytest.fixture(scope="module")
-def cosmos() -> Iterator[CosmosServer]:
-    with cosmos_server() as server:
-        yield server
 
 
 @pytest.fixture(params=BACKENDS)
