@@ -42,12 +42,13 @@ test-fast: setup
 test-browser: setup /usr/bin/chromium
 	$(PY) -m pytest -m browser
 
-## Style, the layers and the SDK boundary (docs/architecture.md), types.
+## Style, the layers and the SDK boundary (docs/architecture.md), types, the Dockerfile.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
 
 format: setup
 	$(VENV)/bin/ruff format .
