@@ -47,6 +47,7 @@ from bot.hosting.turn_locks import KeyedLocks
 from bot.integrations.attachment_sources import FetchRules
 from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
 from bot.integrations.graph import GraphClient
+from bot.integrations.graph_tokens import IdentityTokens
 from bot.integrations.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
 from bot.storage import DocumentStore, open_document_store
 from bot.techcheck_page.result_delivery import ResultDelivery
@@ -98,7 +99,9 @@ def form_storage(settings: Settings) -> FormStorage:
 def graph_client(settings: Settings) -> GraphClient | None:
     if not settings.graph_configured:
         return None
-    return GraphClient(
+    if settings.graph_use_managed_identity:
+        return GraphClient(IdentityTokens(settings.graph_client_id))
+    return GraphClient.with_secret(
         settings.graph_tenant_id,
         settings.graph_client_id,
         settings.graph_client_secret.get_secret_value(),

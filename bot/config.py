@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     graph_tenant_id: str = ""
     graph_client_id: str = ""
     graph_client_secret: SecretStr = SecretStr("")
+    # Graph tokens from the service's managed identity (or workload identity), no secret
+    graph_use_managed_identity: bool = False
     reminder_interval_seconds: int = Field(
         30,
         ge=1,
@@ -143,6 +145,9 @@ class Settings(BaseSettings):
 
     @property
     def graph_configured(self) -> bool:
+        """Graph is used with a managed identity, or with an app registration's secret."""
+        if self.graph_use_managed_identity:
+            return True
         return bool(
             self.graph_tenant_id
             and self.graph_client_id
@@ -162,6 +167,20 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "MicrosoftAppId and MicrosoftAppPassword must be set together "
                 "(or both left empty for local mode)."
+            )
+        if self.graph_use_managed_identity and self.graph_client_secret.get_secret_value():
+            raise ConfigurationError(
+                "GRAPH_USE_MANAGED_IDENTITY=true and GRAPH_CLIENT_SECRET exclude each other: "
+                "remove the secret (the managed identity needs none)."
+            )
+        if self.app_type == "UserAssignedMSI" and not (self.app_id and self.app_tenant_id):
+            raise ConfigurationError(
+                "MicrosoftAppType=UserAssignedMSI needs MicrosoftAppId (the managed identity's "
+                "client id) and MicrosoftAppTenantId."
+            )
+        if self.app_type == "UserAssignedMSI" and self.app_password.get_secret_value():
+            raise ConfigurationError(
+                "MicrosoftAppType=UserAssignedMSI uses no MicrosoftAppPassword; remove it."
             )
         if self.app_type == "SingleTenant" and not self.app_tenant_id:
             raise ConfigurationError("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId.")

@@ -1,7 +1,7 @@
-"""A small async Microsoft Graph client for app-only calls (client credentials).
+"""A small async Microsoft Graph client for app-only calls.
 
-The token comes from msal, whose calls block, so they run in a worker thread; msal's own
-token cache answers until five minutes before the token expires. Graph calls share one
+The token comes from the service's managed identity or an app registration's secret
+(``bot/integrations/graph_tokens.py``). Graph calls share one
 ``aiohttp`` session, each with its own timeout, and are retried on throttling (429/503,
 honouring ``Retry-After``) and on gateway and connection errors (502/504) with exponential
 backoff.
@@ -25,13 +25,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-import msal
-import requests
 from yarl import URL
 
-DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+from bot.integrations.graph_errors import GraphError, GraphTimeoutError
+from bot.integrations.graph_tokens import DEFAULT_AUTHORITY_HOST, ClientSecretTokens, TokenSource
+
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 #: What every Teams meeting of a consultation is set to: nobody but the counsellor skips the
 #: lobby or presents, and nothing is recorded or transcribed.
@@ -44,78 +43,27 @@ MEETING_SETTINGS: dict[str, Any] = {
 }
 #: Statuses that mean "try again": throttling, and gateways that lost the backend.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-_MESSAGE_LIMIT = 300
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class GraphError(Exception):
-    """Graph (or the way to it) refused or failed a call.
-
-    ``status`` is the HTTP status, or ``None`` when no answer came (connection error, token
-    failure, timeout); ``code`` is Graph's error code (``TooManyRequests``, ``Forbidden`` …)
-    or a short local one. The message never contains the token or the request body.
-    """
-
-    def __init__(
-        self, status: int | None, code: str, message: str, *, request_id: str = ""
-    ) -> None:
-        self.status = status
-        self.code = code
-        self.message = message[:_MESSAGE_LIMIT]
-        self.request_id = request_id
-        where = f" (request-id {request_id})" if request_id else ""
-        super().__init__(f"Graph {status or 'no answer'} {code}: {self.message}{where}")
-
-
-class GraphAuthError(GraphError):
-    """No access token: wrong tenant, client id or secret, or the token endpoint is down."""
-
-
-class GraphTimeoutError(GraphError):
-    """Graph did not answer in time. Not retried: a create may have happened anyway."""
-
-
-class _CaFileSession(requests.Session):
-    """A requests session for msal that really uses ``ca_file``.
-
-    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override ``Session.verify``
-    (psf/requests#3829), so msal's ``verify=`` is ignored wherever those are set; passing
-    ``verify`` with each request is what wins. Proxies from the environment still apply.
-    """
-
-    def __init__(self, ca_file: str, timeout: float) -> None:
-        super().__init__()
-        self.verify = ca_file
-        self._timeout = timeout
-        self.mount("https://", requests.adapters.HTTPAdapter(max_retries=1))
-
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["verify"] = self.verify
-        kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, *args, **kwargs)
-
-
 class GraphClient:
     """App-only Microsoft Graph calls for one tenant. Close it when the app stops.
 
-    ``authority_host`` and ``base_url`` point elsewhere for national clouds or tests; both
-    must be ``https`` (msal refuses anything else). ``ca_file`` adds a CA bundle to trust
-    (a TLS-inspecting proxy, or the test stand-in). ``sleep`` waits between attempts;
-    tests pass one that only records the delays.
+    ``tokens`` are the service's: a managed identity (``IdentityTokens``) or an app
+    registration's secret (``with_secret``). ``base_url`` points elsewhere for national clouds
+    or tests and must be ``https``. ``ca_file`` adds a CA bundle to trust (a TLS-inspecting
+    proxy, or the test stand-in). ``sleep`` waits between attempts; tests pass one that only
+    records the delays.
     """
 
     def __init__(
         self,
-        tenant_id: str,
-        client_id: str,
-        client_secret: str,
+        tokens: TokenSource,
         *,
-        authority_host: str = DEFAULT_AUTHORITY_HOST,
         base_url: str = DEFAULT_GRAPH_URL,
-        scope: str = GRAPH_SCOPE,
         ca_file: str | None = None,
         timeout: float = 10.0,
         max_attempts: int = 4,
@@ -123,29 +71,43 @@ class GraphClient:
         backoff_base: float = 0.5,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        if not (tenant_id and client_id and client_secret):
-            raise ValueError("GraphClient needs a tenant id, a client id and a client secret")
-        for name, url in (("authority_host", authority_host), ("base_url", base_url)):
-            parts = urlsplit(url)
-            if parts.scheme != "https" or not parts.hostname:
-                raise ValueError(f"{name} must be an https URL, not {url!r}")
+        parts = urlsplit(base_url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f"base_url must be an https URL, not {base_url!r}")
         if max_attempts < 1 or timeout <= 0:
             raise ValueError("max_attempts must be at least 1 and timeout positive")
-        self._tenant_id = tenant_id
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self._tokens = tokens
         self._base_url = base_url.rstrip("/")
-        self._scope = scope
         self._ca_file = ca_file
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._max_retry_wait = max_retry_wait
         self._backoff_base = backoff_base
         self._sleep = sleep
-        self._msal_app: msal.ConfidentialClientApplication | None = None
-        self._token_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def with_secret(
+        cls,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        authority_host: str = DEFAULT_AUTHORITY_HOST,
+        ca_file: str | None = None,
+        timeout: float = 10.0,
+        **options: Any,
+    ) -> GraphClient:
+        """Tokens for an app registration's client secret (msal)."""
+        tokens = ClientSecretTokens(
+            tenant_id,
+            client_id,
+            client_secret,
+            authority_host=authority_host,
+            ca_file=ca_file,
+            timeout=timeout,
+        )
+        return cls(tokens, ca_file=ca_file, timeout=timeout, **options)
 
     async def __aenter__(self) -> GraphClient:
         return self
@@ -162,9 +124,7 @@ class GraphClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        if self._msal_app is not None:
-            self._msal_app.http_client.close()
-            self._msal_app = None
+        await self._tokens.close()
 
     # --- calendar events with a Teams meeting -----------------------------------------------
 
@@ -286,7 +246,7 @@ class GraphClient:
         """
         url = URL(self._base_url + path, encoded=True)
         for attempt in range(1, self._max_attempts + 1):
-            token = await self._access_token()
+            token = await self._tokens.token()
             session = self._http()
             try:
                 async with session.request(
@@ -377,43 +337,6 @@ class GraphClient:
                 trust_env=True,  # HTTPS_PROXY, as msal (requests) uses it
             )
         return self._session
-
-    async def _access_token(self) -> str:
-        async with self._token_lock:  # concurrent first calls fetch one token, not several
-            return await asyncio.to_thread(self._token_blocking)
-
-    def _token_blocking(self) -> str:
-        """msal answers from its cache until 5 minutes before expiry, else asks Entra."""
-        try:
-            if self._msal_app is None:
-                self._msal_app = self._new_msal_app()
-            result = self._msal_app.acquire_token_for_client(scopes=[self._scope])
-        except (ValueError, requests.RequestException) as error:
-            # Discovery or the token endpoint unreachable, or the authority is invalid.
-            self._msal_app = None
-            first_line = str(error).splitlines()[0] if str(error) else ""
-            raise GraphAuthError(
-                None, "token_unavailable", f"{type(error).__name__}: {first_line}"
-            ) from None
-        if not isinstance(result, dict) or not result.get("access_token"):
-            failure = result if isinstance(result, dict) else {}
-            # error_description: "AADSTS7000215: Invalid client secret provided. …" (no secret)
-            description = str(failure.get("error_description") or "").split("\n", 1)[0]
-            raise GraphAuthError(None, str(failure.get("error") or "no_token"), description)
-        return str(result["access_token"])
-
-    def _new_msal_app(self) -> msal.ConfidentialClientApplication:
-        # instance_discovery=False: no call to login.microsoftonline.com to vet the authority
-        # (hosts msal knows skip it anyway); the tenant's OIDC document is still fetched.
-        options: dict[str, Any] = {"instance_discovery": False, "timeout": self._timeout}
-        if self._ca_file:
-            options["http_client"] = _CaFileSession(self._ca_file, self._timeout)
-        return msal.ConfidentialClientApplication(
-            self._client_id,
-            client_credential=self._client_secret,
-            authority=self._authority,
-            **options,
-        )
 
 
 def _graph_time(moment: datetime) -> dict[str, str]:

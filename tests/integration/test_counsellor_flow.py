@@ -390,7 +390,7 @@ async def test_a_scheduled_video_appointment_is_in_the_counsellors_calendar(
     ) as standin:
 
         def stand_in_graph(settings: Settings) -> GraphClient:
-            return GraphClient(
+            return GraphClient.with_secret(
                 settings.graph_tenant_id,
                 settings.graph_client_id,
                 settings.graph_client_secret.get_secret_value(),

@@ -32,7 +32,7 @@ async def standin(tmp_path: Path) -> AsyncIterator[GraphStandIn]:
 
 @pytest.fixture
 async def graph(standin: GraphStandIn) -> AsyncIterator[GraphClient]:
-    async with GraphClient(
+    async with GraphClient.with_secret(
         TENANT,
         "graph-app",
         "graph-secret",

@@ -21,7 +21,8 @@ from aiohttp.test_utils import unused_port
 
 from bot.domain.local_time import BERLIN
 from bot.i18n import staff_translator, translator
-from bot.integrations.graph import GraphAuthError, GraphClient, GraphError, GraphTimeoutError
+from bot.integrations.graph import GraphClient
+from bot.integrations.graph_errors import GraphAuthError, GraphError, GraphTimeoutError
 from bot.integrations.meetings import (
     TRANSACTION_NAMESPACE,
     ConfiguredLinkProvider,
@@ -86,7 +87,7 @@ async def make_graph(standin: GraphStandIn, sleeps: list[float]) -> AsyncIterato
             **overrides,
         }
         secret = options.pop("client_secret", CLIENT_SECRET)
-        client = GraphClient(TENANT_ID, CLIENT_ID, secret, **options)
+        client = GraphClient.with_secret(TENANT_ID, CLIENT_ID, secret, **options)
         made.append(client)
         return client
 
@@ -260,7 +261,7 @@ async def test_a_token_close_to_expiry_is_not_reused(tmp_path: Path) -> None:
         client_secret=CLIENT_SECRET,
         token_lifetime=120,
     ) as short_lived:
-        async with GraphClient(
+        async with GraphClient.with_secret(
             TENANT_ID,
             CLIENT_ID,
             CLIENT_SECRET,
@@ -652,9 +653,13 @@ def test_meeting_subject_drops_digits_and_addresses() -> None:
 
 def test_graph_client_refuses_plain_http() -> None:
     with pytest.raises(ValueError, match="https"):
-        GraphClient(TENANT_ID, CLIENT_ID, CLIENT_SECRET, base_url="http://127.0.0.1:1/v1.0")
+        GraphClient.with_secret(
+            TENANT_ID, CLIENT_ID, CLIENT_SECRET, base_url="http://127.0.0.1:1/v1.0"
+        )
     with pytest.raises(ValueError, match="https"):
-        GraphClient(TENANT_ID, CLIENT_ID, CLIENT_SECRET, authority_host="http://127.0.0.1:1")
+        GraphClient.with_secret(
+            TENANT_ID, CLIENT_ID, CLIENT_SECRET, authority_host="http://127.0.0.1:1"
+        )
 
 
 async def test_concurrent_first_calls_fetch_one_token(
@@ -667,7 +672,7 @@ async def test_concurrent_first_calls_fetch_one_token(
 
 
 async def test_an_unknown_tenant_is_a_clear_auth_error(standin: GraphStandIn) -> None:
-    async with GraphClient(
+    async with GraphClient.with_secret(
         "00000000-0000-4000-8000-000000000000",
         CLIENT_ID,
         CLIENT_SECRET,

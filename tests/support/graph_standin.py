@@ -7,10 +7,12 @@ service would send *and* is noted in ``problems``, so a test fails even if the c
 swallowed the error.
 
 Only what the bot uses is served: OpenID discovery and the v2.0 token endpoint of one
-tenant; calendar events with a Teams meeting (``POST``/``DELETE`` ``/v1.0/users/{id}/events``),
-finding and setting up their online meetings (``GET ?$filter=JoinWebUrl eq …``, ``PATCH``), the
-``DELETE`` of an older online meeting, and ``checkMemberGroups``. Like Graph, a created event
-with a ``transactionId`` already used by that user is answered with the first event.
+tenant; the managed identity endpoint of Azure Container Apps and App Service (plain HTTP on
+loopback, as there: ``IDENTITY_ENDPOINT`` with the ``X-IDENTITY-HEADER`` secret); calendar
+events with a Teams meeting (``POST``/``DELETE`` ``/v1.0/users/{id}/events``), finding and
+setting up their online meetings (``GET ?$filter=JoinWebUrl eq …``, ``PATCH``), the ``DELETE``
+of an older online meeting, and ``checkMemberGroups``. Like Graph, a created event with a
+``transactionId`` already used by that user is answered with the first event.
 """
 
 from __future__ import annotations
@@ -240,6 +242,11 @@ class GraphStandIn:
     token_lifetime: int = 3599
 
     token_requests: list[Recorded] = field(default_factory=list, init=False)
+    #: the managed identity's client id the service must name (a user-assigned identity)
+    identity_client_id: str = "mi-client-id"
+    #: the audiences the identity may get tokens for (Graph; the Bot Framework for the bot's own)
+    identity_resources: tuple[str, ...] = ("https://graph.microsoft.com",)
+    identity_requests: list[Recorded] = field(default_factory=list, init=False)
     graph_requests: list[Recorded] = field(default_factory=list, init=False)
     discovery_requests: int = field(default=0, init=False)
     issued_tokens: list[str] = field(default_factory=list, init=False)
@@ -261,7 +268,10 @@ class GraphStandIn:
         self._refused: dict[str, int] = {}
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._identity_runner: web.AppRunner | None = None
         self._port = 0
+        self._identity_port = 0
+        self.identity_header = secrets.token_urlsafe(16)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -295,12 +305,21 @@ class GraphStandIn:
         self._port = sock.getsockname()[1]
         site = web.SockSite(self._runner, sock, ssl_context=self.tls.server_context())
         await site.start()
+        identity = web.Application()
+        identity.router.add_get("/msi/token", self._identity_token)
+        self._identity_runner = web.AppRunner(identity, access_log=None)
+        await self._identity_runner.setup()
+        identity_sock = socket.socket()
+        identity_sock.bind(("127.0.0.1", 0))
+        self._identity_port = identity_sock.getsockname()[1]
+        await web.SockSite(self._identity_runner, identity_sock).start()
 
     async def close(self) -> None:
         self._release.set()  # let stalled handlers finish
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        for runner in (self._runner, self._identity_runner):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._identity_runner = None
 
     # --- what tests point the client at ----------------------------------------------------
 
@@ -315,6 +334,11 @@ class GraphStandIn:
     @property
     def graph_url(self) -> str:
         return f"{self.origin}/v1.0"
+
+    @property
+    def identity_endpoint(self) -> str:
+        """``IDENTITY_ENDPOINT`` for azure-identity (with ``IDENTITY_HEADER``)."""
+        return f"http://127.0.0.1:{self._identity_port}/msi/token"
 
     @property
     def ca_file(self) -> str:
@@ -395,6 +419,38 @@ class GraphStandIn:
                 "expires_in": self.token_lifetime,
                 "ext_expires_in": self.token_lifetime,
                 "access_token": token,
+            }
+        )
+
+    async def _identity_token(self, request: web.Request) -> web.Response:
+        """The App Service / Container Apps managed identity protocol (api-version
+        2019-08-01): the header proves the caller runs in the app, ``resource`` names the
+        audience, ``client_id`` the user-assigned identity."""
+        query = dict(request.query)
+        self.identity_requests.append(_recorded(request, query))
+        if request.headers.get("X-IDENTITY-HEADER") != self.identity_header:
+            self.problems.append("identity: missing or wrong X-IDENTITY-HEADER")
+            return web.json_response({"message": "missing identity header"}, status=401)
+        if query.get("api-version") != "2019-08-01":
+            self.problems.append(f"identity: api-version {query.get('api-version')}")
+            return web.json_response({"message": "unsupported api-version"}, status=400)
+        if query.get("resource") not in self.identity_resources:
+            self.problems.append(f"identity: resource {query.get('resource')}")
+            return web.json_response({"message": "unknown resource"}, status=400)
+        if query.get("client_id") != self.identity_client_id:
+            self.problems.append(f"identity: client_id {query.get('client_id')}")
+            return web.json_response({"message": "identity not assigned"}, status=400)
+        token = f"standin.mi.{secrets.token_urlsafe(24)}"
+        self.issued_tokens.append(token)
+        self._valid_tokens.add(token)
+        expires_on = int(dt.datetime.now(dt.UTC).timestamp()) + self.token_lifetime
+        return web.json_response(
+            {
+                "access_token": token,
+                "expires_on": str(expires_on),
+                "resource": query["resource"],
+                "token_type": "Bearer",
+                "client_id": self.identity_client_id,
             }
         )
 
