@@ -6,10 +6,10 @@ numbers without names (read only)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
-from aiohttp import web
 from pydantic import ValidationError
 
 from bot.config import ConfigurationError, Settings
@@ -20,11 +20,13 @@ EXIT_STORAGE_UNAVAILABLE = 3
 
 
 def serve(settings: Settings) -> int:
-    """Run until stopped. Storage that cannot be used at start-up (a read-only or broken
+    """Run until SIGTERM or SIGINT, then stop gracefully (``bot/hosting/shutdown.py``) and
+    return 0. Storage that cannot be used at start-up (a read-only or broken
     SQLite file, Cosmos DB not answering) ends the process with one line and exit code 3,
     before it listens: a supervisor sees the failure and restarts it later."""
     from bot.app import create_app
     from bot.hosting.service_logging import RouteAccessLogger
+    from bot.hosting.shutdown import serve as serve_until_stopped
     from bot.storage import StoreUnavailableError
 
     try:
@@ -35,12 +37,14 @@ def serve(settings: Settings) -> int:
     mode = "local mode (no credentials)" if settings.local_mode else "authenticated"
     logging.getLogger("bot").info("starting in %s on %s:%s", mode, settings.host, settings.port)
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log_class=RouteAccessLogger,
+        asyncio.run(
+            serve_until_stopped(
+                app,
+                settings.host,
+                settings.port,
+                grace_seconds=settings.shutdown_grace_seconds,
+                access_log_class=RouteAccessLogger,
+            )
         )
     except StoreUnavailableError as error:
         print(f"Storage unavailable, not starting: {error}", file=sys.stderr)

@@ -43,6 +43,7 @@ from bot.hosting.request_checks import json_errors
 from bot.hosting.routes import BotEndpoint, add_bot_routes
 from bot.hosting.service_logging import quiet_malformed_requests
 from bot.hosting.session_store import SessionStore
+from bot.hosting.shutdown import DRAIN, Drain
 from bot.hosting.turn_locks import KeyedLocks
 from bot.integrations.attachment_sources import FetchRules
 from bot.integrations.form_storage import BlobFormStorage, FormStorage, LocalFormStorage
@@ -217,7 +218,11 @@ def build_service(
 def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Application:
     settings.check()
     quiet_malformed_requests()
-    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[json_errors])
+    drain = Drain()
+    app = web.Application(
+        client_max_size=settings.max_request_bytes, middlewares=[drain.middleware, json_errors]
+    )
+    app[DRAIN] = drain
     app[SETTINGS] = settings
     app[STORE] = open_document_store(settings.storage_url, settings)
     adapter = create_adapter(settings)
@@ -234,12 +239,18 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     return app
 
 
+def _job_grace(app: web.Application) -> float:
+    """How long a background job may finish its run on SIGTERM: within the grace period."""
+    return app[SETTINGS].shutdown_grace_seconds * 0.8
+
+
 async def _retention_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """The purge runs at start and then every ``RETENTION_PURGE_HOURS``, on every instance."""
     purge = Periodic(
         "retention", app[SERVICE].retention.run_once, app[SETTINGS].retention_purge_hours * 3600
     )
     purge.start()
+    app[DRAIN].on_drain(lambda: purge.stop(_job_grace(app)))
     yield
     await purge.stop()
 
@@ -253,6 +264,7 @@ async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
         interval_seconds=app[SETTINGS].reminder_interval_seconds,
     )
     scheduler.start()
+    app[DRAIN].on_drain(lambda: scheduler.stop(_job_grace(app)))
     yield
     await scheduler.stop()
     if service.graph is not None:

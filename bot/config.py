@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(3978, ge=0, le=65535)
+    # on SIGTERM: how long requests in flight and background jobs may take to finish
+    shutdown_grace_seconds: float = Field(15.0, gt=0, le=120)
     storage_url: str = Field(
         "sqlite:///./data/videoberatung.db",
         validation_alias=AliasChoices("BOT_STORAGE", "storage_url"),

@@ -102,6 +102,8 @@ class LocalConnector:
         self._listeners: list[CallListener] = []
         self._runner: web.AppRunner | None = None
         self._service_url: str | None = None
+        self._gate: asyncio.Event | None = None
+        self.held = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -183,6 +185,13 @@ class LocalConnector:
         if body is None:
             body = {"error": {"code": f"HTTP{status}", "message": "Failure injected by test"}}
         self._state.failures.append(_Failure(status, dict(body), dict(headers or {}), count))
+
+    def hold(self) -> asyncio.Event:
+        """Answer no request from now on until the returned event is set (each is recorded
+        first): a slow connector, so that the bot's turn stays in flight. ``held`` counts the
+        requests waiting for their answer."""
+        gate = self._gate = asyncio.Event()
+        return gate
 
     def add_listener(self, listener: CallListener) -> None:
         """Call ``listener`` synchronously for every accepted request, before it is answered."""
@@ -359,6 +368,13 @@ class LocalConnector:
             self._changed.notify_all()
         for listener in list(self._listeners):
             listener(call)
+        gate = self._gate
+        if gate is not None and not gate.is_set():
+            self.held += 1
+            try:
+                await gate.wait()
+            finally:
+                self.held -= 1
 
 
 def _match(method: str, path: str) -> tuple[str, str | None, str | None] | None:

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.hosting.activity_handler import VideoberatungBot
 from bot.hosting.adapter import PooledBotFrameworkAuthentication, SigningKeysUnavailableError
 from bot.hosting.request_checks import problem, read_activity
+from bot.hosting.shutdown import DRAIN
 from bot.storage import DocumentStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    if request.app[DRAIN].draining:
+        return web.json_response({"status": "shutting down"}, status=503)
     try:
         await request.app[ENDPOINT].store.ping()
     except StoreUnavailableError:

@@ -20,9 +20,10 @@ from bot.devtools.playground import local_mode_env, start_bot, stop_process, wai
 class ProcessBot:
     """``python -m bot`` as its own process on a loopback port."""
 
-    def __init__(self, storage_url: str, log: Path) -> None:
+    def __init__(self, storage_url: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.storage_url = storage_url
         self.log = log
+        self.env = env or {}
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -31,6 +32,7 @@ class ProcessBot:
             **local_mode_env(),
             "BOT_STORAGE": self.storage_url,
             "BOT_UPLOAD_DIR": str(self.log.parent),
+            **self.env,
         }
         with self.log.open("ab") as log:
             self.process = start_bot(self.port, env, stdout=log, stderr=log)
@@ -38,6 +40,11 @@ class ProcessBot:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def terminate(self) -> None:
+        """SIGTERM, as an orchestrator sends it; the process is left to stop on its own."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGTERM)
 
     def kill_hard(self) -> None:
         assert self.process is not None
