@@ -1,6 +1,10 @@
 # One command to run the bot with a chat client, one to run the tests (see README).
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# Lint tools with dependencies of their own: checkov pins packages the test tools need newer.
+CHECKOV := .tools/checkov
+ATK     := tools/atk/node_modules/.bin/atk
+LINT_APP_ID := 00000000-0000-4000-8000-000000000001
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run chat serve test test-fast test-browser lint format package clean
@@ -15,6 +19,15 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+$(CHECKOV)/.installed:
+	python3 -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet 'checkov==3.3.30'
+	touch $@
+
+tools/atk/node_modules/.installed: tools/atk/package.json tools/atk/package-lock.json
+	npm ci --prefix tools/atk --ignore-scripts --no-audit --no-fund
 	touch $@
 
 /usr/bin/chromium:
@@ -42,13 +55,19 @@ test-fast: setup
 test-browser: setup /usr/bin/chromium
 	$(PY) -m pytest -m browser
 
-## Style, the layers and the SDK boundary (docs/architecture.md), types, the Dockerfile.
-lint: setup
+## Style, the layers and the SDK boundary (docs/architecture.md), types, the Dockerfile, the
+## Bicep templates (checkov) and the Teams manifest (the Agents Toolkit's validation rules).
+lint: setup $(CHECKOV)/.installed tools/atk/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
+	$(CHECKOV)/bin/checkov -d infra --framework bicep --compact --quiet --skip-download
+	rm -rf build/atk
+	$(PY) -m manifest.build --app-id $(LINT_APP_ID) --host bot.example.org --out build/atk/app.zip
+	$(PY) -m zipfile -e build/atk/app.zip build/atk/package
+	$(ATK) validate --manifest-file build/atk/package/manifest.json --telemetry false -i false
 
 format: setup
 	$(VENV)/bin/ruff format .
@@ -59,4 +78,4 @@ package: setup
 	$(PY) -m manifest.build
 
 clean:
-	rm -rf $(VENV) node_modules build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools node_modules tools/atk/node_modules build .pytest_cache .ruff_cache
