@@ -24,13 +24,16 @@ def serve(settings: Settings) -> int:
     return 0. Storage that cannot be used at start-up (a read-only or broken
     SQLite file, Cosmos DB not answering) ends the process with one line and exit code 3,
     before it listens: a supervisor sees the failure and restarts it later."""
-    from bot.app import create_app
+    from bot.app import create_app, instance_id
     from bot.hosting.service_logging import RouteAccessLogger
     from bot.hosting.shutdown import serve as serve_until_stopped
+    from bot.hosting.telemetry import configure_telemetry
     from bot.storage import StoreUnavailableError
 
+    configure_logging(log_format=settings.log_format)
     try:
         app = create_app(settings)
+        telemetry = configure_telemetry(settings, instance_id())
     except ConfigurationError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
@@ -49,6 +52,8 @@ def serve(settings: Settings) -> int:
     except StoreUnavailableError as error:
         print(f"Storage unavailable, not starting: {error}", file=sys.stderr)
         return EXIT_STORAGE_UNAVAILABLE
+    finally:
+        telemetry.shutdown()  # sends what is still buffered
     return 0
 
 

@@ -51,6 +51,7 @@ from bot.integrations.graph import GraphClient
 from bot.integrations.graph_tokens import IdentityTokens
 from bot.integrations.meetings import ConfiguredLinkProvider, GraphMeetingProvider, MeetingProvider
 from bot.storage import DocumentStore, open_document_store
+from bot.storage.traced import TracedStore
 from bot.techcheck_page.result_delivery import ResultDelivery
 from bot.techcheck_page.routes import TechcheckPage, add_techcheck_routes, techcheck_page
 from bot.techcheck_page.usage import UsageLog
@@ -224,7 +225,7 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     )
     app[DRAIN] = drain
     app[SETTINGS] = settings
-    app[STORE] = open_document_store(settings.storage_url, settings)
+    app[STORE] = TracedStore(open_document_store(settings.storage_url, settings))
     adapter = create_adapter(settings)
     app[ADAPTER] = adapter
     app[FORMS] = form_storage(settings)
@@ -237,6 +238,11 @@ def create_app(settings: Settings, notifier: Notifier | None = None) -> web.Appl
     add_techcheck_routes(app, service.techcheck)
     add_my_data_routes(app, service.my_data)
     return app
+
+
+def instance_id() -> str:
+    """This process among the replicas (reminder claims, telemetry's service.instance.id)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _job_grace(app: web.Application) -> float:
@@ -260,7 +266,7 @@ async def _reminder_lifecycle(app: web.Application) -> AsyncIterator[None]:
     scheduler = ReminderScheduler(
         service.reminders,
         service.reminder_sender,
-        instance_id=f"{socket.gethostname()}-{os.getpid()}",
+        instance_id=instance_id(),
         interval_seconds=app[SETTINGS].reminder_interval_seconds,
     )
     scheduler.start()

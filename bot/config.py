@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(3978, ge=0, le=65535)
+    # Telemetry (bot/hosting/telemetry.py) and the log's format
+    applicationinsights_connection_string: SecretStr = SecretStr("")
+    otel_exporter_otlp_endpoint: str = ""
+    log_format: Literal["text", "json"] = "text"
     # on SIGTERM: how long requests in flight and background jobs may take to finish
     shutdown_grace_seconds: float = Field(15.0, gt=0, le=120)
     storage_url: str = Field(

@@ -18,6 +18,7 @@ from botbuilder.schema import (
 
 from bot.hosting.counsellor_roles import CounsellorRoles
 from bot.hosting.session_store import SessionStore
+from bot.hosting.turn_telemetry import journey_step, note
 from bot.i18n import match_locale, translator
 from bot.storage import ConflictError
 from dialogs.commands import STATE_DELETED, GlobalCommands
@@ -49,6 +50,7 @@ class VideoberatungBot(ActivityHandler):
         self._roles = roles
         self._state = sessions.state
         self._session = sessions.session
+        self._dialog_state = sessions.dialogs
         self._dialogs = DialogSet(sessions.dialogs)
         self._dialogs.add(journey)
         for dialog in side_dialogs:  # begun by a command over the open step
@@ -67,6 +69,7 @@ class VideoberatungBot(ActivityHandler):
         """
         activity = turn_context.activity
         if not self._roles.tenant_allowed(activity):
+            note(outcome="other_tenant")
             log.info("refused a %s activity from another tenant", activity.type)
             if activity.type == ActivityTypes.message:
                 t = translator(match_locale(activity.locale, self._default_locale))
@@ -76,11 +79,14 @@ class VideoberatungBot(ActivityHandler):
         if await self._roles.is_team_lead(activity) and (
             not counsellor or is_stats_request(activity)
         ):
+            note(role="team_lead")
             await self._stats_desk.on_turn(turn_context)
             return
         if counsellor:
+            note(role="counsellor")
             await self._desk.on_turn(turn_context)
             return
+        note(role="client")
         if activity.type == ActivityTypes.invoke:
             await super().on_turn(turn_context)  # no client state is involved
             return
@@ -112,8 +118,10 @@ class VideoberatungBot(ActivityHandler):
                 session.locale = match_locale(activity.locale, self._default_locale)
             turn_context.turn_state[SESSION_KEY] = session
             if not session.first_time_seen(activity.id):
+                note(outcome="duplicate")
                 return []  # Teams resent an activity we already answered
             await super().on_turn(turn_context)
+            note(step=journey_step(await self._dialog_state.get(turn_context)))
             if not turn_context.turn_state.get(STATE_DELETED):
                 await self._session.set(turn_context, session.to_dict())
                 await self._state.save_changes(turn_context)

@@ -36,6 +36,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from bot.config import Settings
 from bot.hosting.outbound_http import SharedSession, use_shared_session
+from bot.hosting.turn_telemetry import note_error
 from bot.i18n import match_locale, translator
 from dialogs.session import SESSION_KEY
 
@@ -239,6 +240,7 @@ async def on_turn_error(context: TurnContext, error: Exception) -> None:
     Nothing of the failed turn is saved, so the dialog stays where it was.
     """
     activity = context.activity
+    note_error(error)
     log.error(
         "turn failed: %s in %s activity %s\n%s",
         type(error).__name__,

@@ -14,15 +14,22 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+import yarl
 from botframework.connector.aio import ConnectorClient
 from msrest.pipeline import AsyncHTTPPolicy, AsyncHTTPSender, Request, Response
 from msrest.pipeline.async_abc import AsyncPipeline
 from msrest.pipeline.universal import RawDeserializer
 from msrest.universal_http.aiohttp import AioHttpClientResponse
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 # msal hands out a cached token until five minutes before it expires; caching the header a
 # little less than that never sends an expired one.
 HEADER_SECONDS = 240
+_CONNECTOR_WORDS = frozenset(
+    {"v3", "conversations", "activities", "members", "pagedmembers", "attachments", "views"}
+)
+_tracer = trace.get_tracer("videoberatung.connector")
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -58,13 +65,35 @@ class _Sender(AsyncHTTPSender):
 
     async def send(self, request: Request, **config: Any) -> Response:
         http = request.http_request
-        raw = await self._session.get().request(
-            http.method, http.url, headers=dict(http.headers), data=http.data
-        )
-        response = AioHttpClientResponse(http, raw)
-        await response.load_body()
-        raw.release()
-        return Response(request, response)
+        url = yarl.URL(http.url)
+        route = connector_route(url.path)
+        with _tracer.start_as_current_span(
+            f"connector {http.method} {route}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": http.method,
+                "url.template": route,
+                # the URL with its ids replaced: Application Insights names the call by it
+                "url.full": f"{url.scheme}://{url.raw_authority}{route}",
+                "server.address": url.host or "",
+                "server.port": url.port or 443,
+            },
+        ) as span:
+            raw = await self._session.get().request(
+                http.method, http.url, headers=dict(http.headers), data=http.data
+            )
+            span.set_attribute("http.response.status_code", raw.status)
+            response = AioHttpClientResponse(http, raw)
+            await response.load_body()
+            raw.release()
+            return Response(request, response)
+
+
+def connector_route(path: str) -> str:
+    """``/v3/conversations/a:1…/activities/123`` → ``/v3/conversations/{id}/activities/{id}``:
+    conversation and activity ids stay out of telemetry."""
+    parts = [part if part in _CONNECTOR_WORDS else "{id}" for part in path.split("/") if part]
+    return "/" + "/".join(parts)
 
 
 class _Authorization(AsyncHTTPPolicy):

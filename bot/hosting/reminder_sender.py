@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from botbuilder.core import MessageFactory
+from opentelemetry import trace
 
 from bot.domain.counsellors import CounsellorDirectory
 from bot.domain.handoffs import Handoffs, HandoffStatus
 from bot.domain.local_time import format_local
 from bot.domain.reminders import Reminder
 from bot.hosting.proactive_messages import ProactiveSender
+from bot.hosting.turn_telemetry import REMINDERS_SENT
 from bot.i18n import staff_translator, translator
+
+_tracer = trace.get_tracer("videoberatung.reminders")
 
 
 class ReminderNotDelivered(Exception):
@@ -25,9 +29,21 @@ class ReminderSender:
         self._sender = sender
 
     async def __call__(self, reminder: Reminder) -> None:
+        target = "client" if reminder.target == "client" else "counsellor"
+        with _tracer.start_as_current_span(
+            "reminder send", attributes={"bot.reminder.target": target}
+        ) as span:
+            outcome = await self._send(reminder)
+            span.set_attribute("bot.outcome", outcome)
+            REMINDERS_SENT.add(1, {"target": target, "outcome": outcome})
+            if outcome == "failed":
+                raise ReminderNotDelivered(outcome)
+
+    async def _send(self, reminder: Reminder) -> str:
+        """``sent``, ``failed`` (retried later) or ``obsolete`` (nothing left to remind of)."""
         handoff = await self._handoffs.get(reminder.client_id, reminder.handoff_id)
         if handoff is None or handoff.status != HandoffStatus.SCHEDULED:
-            return  # cancelled or deleted meanwhile: nothing to remind of
+            return "obsolete"  # cancelled or deleted meanwhile: nothing to remind of
         t = translator(reminder.locale)
         when = format_local(handoff.meeting["start"], t.locale)
         join_url = handoff.meeting.get("join_url", "")
@@ -39,10 +55,9 @@ class ReminderSender:
         else:
             counsellor = await self._directory.get(reminder.target_ref.removeprefix("counsellor:"))
             if counsellor is None:
-                return
+                return "obsolete"
             reference = counsellor.reference
             t = staff_translator(counsellor.locale)
             text = t("reminder.counsellor", when=format_local(handoff.meeting["start"], t.locale))
         result = await self._sender.send(reference, MessageFactory.text(text))
-        if not result.ok:
-            raise ReminderNotDelivered(result.delivery)
+        return "sent" if result.ok else "failed"

@@ -17,6 +17,7 @@ from bot.hosting.activity_handler import VideoberatungBot
 from bot.hosting.adapter import PooledBotFrameworkAuthentication, SigningKeysUnavailableError
 from bot.hosting.request_checks import problem, read_activity
 from bot.hosting.shutdown import DRAIN
+from bot.hosting.turn_telemetry import turn_span
 from bot.storage import DocumentStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -45,19 +46,23 @@ def add_bot_routes(app: web.Application, endpoint: BotEndpoint) -> None:
 
 async def messages(request: web.Request) -> web.Response:
     endpoint = request.app[ENDPOINT]
-    activity = await read_activity(request, endpoint.settings)
-    authentication = await _authenticate(
-        endpoint.adapter, activity, request.headers.get("Authorization", "")
-    )
-    response = await endpoint.adapter.process_activity(
-        authentication, activity, endpoint.bot.on_turn
-    )
-    if response is not None:
+    with turn_span() as turn:
+        activity = await read_activity(request, endpoint.settings)
+        turn.activity_type = str(activity.type or "none")[:40]
+        authentication = await _authenticate(
+            endpoint.adapter, activity, request.headers.get("Authorization", "")
+        )
+        response = await endpoint.adapter.process_activity(
+            authentication, activity, endpoint.bot.on_turn
+        )
+        if response is None:
+            turn.status = 201
+            return web.Response(status=201)
+        turn.status = response.status
         body = response.body
         if isinstance(body, Model):  # the activity handler already serialises some bodies
             body = serializer_helper(body)
         return web.json_response(body, status=response.status)
-    return web.Response(status=201)
 
 
 async def _authenticate(

@@ -5,6 +5,8 @@
   can carry the page's URL), no user agent and no client address (personal data).
 * aiohttp logs a full traceback at ERROR for every malformed HTTP request (a bad
   ``Content-Length``, too many headers). Anyone can send those; they become one line at INFO.
+* ``LOG_FORMAT=json``: one JSON object per line (``time``, ``level``, ``logger``, ``message``,
+  and inside a turn the ``trace_id`` and ``span_id`` of its span), for Log Analytics.
 * Libraries that log request URLs or SQL with its parameters at INFO or DEBUG (the Azure SDKs'
   HTTP logging policy: every Cosmos DB item URL, which carries record keys; aiosqlite: every
   statement with its values) are held at WARNING, whatever the service's own level.
@@ -12,12 +14,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, Request, StreamResponse
 from aiohttp.web_protocol import RequestPayloadError
+from opentelemetry import trace
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 UNMATCHED = "(no route)"
@@ -72,8 +77,32 @@ class MalformedRequestsInOneLine(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class JsonLines(logging.Formatter):
+    """One JSON object per record, with the current span's trace and span id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            entry["trace_id"] = format(context.trace_id, "032x")
+            entry["span_id"] = format(context.span_id, "016x")
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO, log_format: str = "text") -> None:
+    """The service's logging; called again with the configured ``LOG_FORMAT`` once the
+    settings are read."""
     logging.basicConfig(level=level, format=LOG_FORMAT)
+    formatter = JsonLines() if log_format == "json" else logging.Formatter(LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
     # warns on every Universal Action ("trigger is not a known attribute"): no news

@@ -44,6 +44,7 @@ from bot.domain.techcheck_links import (
 from bot.domain.techcheck_links import registered as link_registered
 from bot.hosting.message_page import accepted_locale, message_page
 from bot.hosting.request_checks import json_body, problem, refuse_encoded_body, too_large
+from bot.hosting.turn_telemetry import TECHCHECK_RUNS
 from bot.i18n import (
     DEFAULT_LOCALE,
     FIGURE_PATTERN,
@@ -398,6 +399,7 @@ async def post_result(request: web.Request) -> web.Response:
         await context.usage.reopen(claims)  # let the client send it again
         raise
     await context.stats.count(Metric.MEASURED_CHECKS)  # once: the link is used up now
+    TECHCHECK_RUNS.add(1, {"outcome": str(measured["outcome"])})
     reference = profile.techcheck.get("ref", {}) if profile else {}
     context.delivery.announce(claims, reference, measured, handoffs)
     return web.json_response(

@@ -166,6 +166,16 @@ var fixedEnv = [
     name: 'AZURE_CLIENT_ID'
     value: identityClientId
   }
+  {
+    // One JSON object per line with trace and span ids (Log Analytics: ContainerAppConsoleLogs).
+    name: 'LOG_FORMAT'
+    value: 'json'
+  }
+  {
+    // SIGTERM: requests in flight get this long; below terminationGracePeriodSeconds (30).
+    name: 'SHUTDOWN_GRACE_SECONDS'
+    value: '20'
+  }
 ]
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {

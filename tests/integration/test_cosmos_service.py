@@ -107,7 +107,7 @@ async def test_journey_outage_and_recovery_on_cosmos(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client, bot = cosmos_client, cosmos_bot
-    assert isinstance(bot.app[STORE], CosmosDocumentStore)
+    assert isinstance(bot.app[STORE].inner, CosmosDocumentStore)
     assert await get_status(http, bot, "/readyz") == (200, {"status": "ready"})
 
     # A short journey; the conversation state lands in the "state" container with its TTL.

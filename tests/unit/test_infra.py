@@ -36,12 +36,6 @@ LIBRARY_SETTINGS = {
     # azure-identity's DefaultAzureCredential: which user-assigned identity to use.
     "AZURE_CLIENT_ID",
 }
-#: Set by the Bicep for a service change that is not in the code yet. When the service learns a
-#: name, test_pending_settings_are_still_pending fails: move it out of this list.
-PENDING_SETTINGS = {
-    # Telemetry: read by azure-monitor-opentelemetry, which the service does not configure yet.
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
-}
 #: Environment variables every m365agents.yml may use without defining them.
 ATK_BUILTINS = {"TEAMSFX_ENV"}
 
@@ -126,17 +120,9 @@ def test_every_container_setting_is_one_the_service_reads() -> None:
     unknown = {
         name
         for name in env
-        if name not in LIBRARY_SETTINGS | PENDING_SETTINGS
-        and (name.upper() not in known or name not in documented)
+        if name not in LIBRARY_SETTINGS and (name.upper() not in known or name not in documented)
     }
     assert not unknown, f"set by the Bicep but not read (or not in .env.example): {unknown}"
-
-
-def test_pending_settings_are_still_pending() -> None:
-    assert not {name for name in PENDING_SETTINGS if name in _settings_names()}, (
-        "the service reads these now: move them out of PENDING_SETTINGS"
-    )
-    assert set(_container_env()) >= PENDING_SETTINGS
 
 
 def test_azure_client_id_is_what_azure_identity_reads() -> None:

@@ -1,0 +1,142 @@
+"""Where the service's telemetry goes: Application Insights, an OTLP collector, or nowhere.
+
+* ``APPLICATIONINSIGHTS_CONNECTION_STRING``: the Azure Monitor OpenTelemetry distro exports
+  spans, metrics and the service's own log records (logger ``bot``) to Application Insights.
+* ``OTEL_EXPORTER_OTLP_ENDPOINT``: spans and metrics over OTLP/HTTP (protobuf) to a collector
+  (Jaeger, Grafana, the OpenTelemetry Collector …); both can be set at once.
+* Neither: no SDK is set up, and the OpenTelemetry API the code calls does nothing.
+
+What is exported is what the code records itself (``bot/hosting/turn_telemetry.py``, the
+storage, Graph and connector spans): route patterns, record kinds, activity types, journey
+steps, outcomes and durations — no message text, names, phone numbers, ids of clients or
+tokens. The distro's automatic instrumentation of other libraries is switched off: ``requests``
+and the Azure SDKs would record full URLs, and those carry record keys and meeting links.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "videoberatung-bot"
+#: everything the distro would instrument on its own (see the module docstring)
+AUTO_INSTRUMENTED = (
+    "azure_sdk",
+    "django",
+    "fastapi",
+    "flask",
+    "httpx",
+    "psycopg2",
+    "requests",
+    "urllib",
+    "urllib3",
+)
+
+
+@dataclass
+class Telemetry:
+    """The exporters in use; ``shutdown`` sends what is still buffered (at exit)."""
+
+    exporters: list[str] = field(default_factory=list)
+    _tracer_provider: TracerProvider | None = None
+    _meter_provider: MeterProvider | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.exporters)
+
+    def shutdown(self) -> None:
+        for provider in (self._tracer_provider, self._meter_provider):
+            if provider is None:
+                continue
+            try:
+                provider.shutdown()
+            except Exception as error:  # an unreachable collector must not fail the exit
+                log.warning("telemetry shutdown: %s", type(error).__name__)
+
+
+def configure_telemetry(settings: Settings, instance_id: str) -> Telemetry:
+    """Set up the OpenTelemetry SDK for the exporters configured; once per process."""
+    connection_string = settings.applicationinsights_connection_string.get_secret_value()
+    otlp = settings.otel_exporter_otlp_endpoint
+    if not connection_string and not otlp:
+        return Telemetry()
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.resources import Resource
+
+    resource = Resource.create({"service.name": SERVICE_NAME, "service.instance.id": instance_id})
+    span_processors: list[Any] = []
+    metric_readers: list[Any] = []
+    exporters: list[str] = []
+    if otlp:
+        span_processors, metric_readers = _otlp_pipeline(settings)
+        exporters.append("otlp")
+    if connection_string:
+        from azure.monitor.opentelemetry import configure_azure_monitor
+
+        # Every turn is traced (a job centre's volume is small; the distro's default of five
+        # traces a second would keep almost none of a busy minute). OTEL_TRACES_SAMPLER
+        # (e.g. microsoft.rate_limited with OTEL_TRACES_SAMPLER_ARG=5) overrides it.
+        sampling = {} if os.environ.get("OTEL_TRACES_SAMPLER") else {"sampling_ratio": 1.0}
+        try:
+            configure_azure_monitor(
+                **sampling,
+                connection_string=connection_string,
+                resource=resource,
+                logger_name="bot",
+                enable_live_metrics=False,
+                instrumentation_options={name: {"enabled": False} for name in AUTO_INSTRUMENTED},
+                span_processors=span_processors,
+                metric_readers=metric_readers,
+            )
+        except ValueError as error:  # the exporter parses the connection string
+            raise ConfigurationError(
+                f"APPLICATIONINSIGHTS_CONNECTION_STRING cannot be used: {error}"
+            ) from None
+        exporters.insert(0, "azure-monitor")
+    else:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+
+        tracer_provider = TracerProvider(resource=resource)
+        for processor in span_processors:
+            tracer_provider.add_span_processor(processor)
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=metric_readers))
+    telemetry = Telemetry(
+        exporters,
+        _sdk(trace.get_tracer_provider()),
+        _sdk(metrics.get_meter_provider()),
+    )
+    log.info("telemetry: exporting to %s", " and ".join(exporters))
+    return telemetry
+
+
+def _otlp_pipeline(settings: Settings) -> tuple[list[Any], list[Any]]:
+    """OTLP/HTTP exporters; they read ``OTEL_EXPORTER_OTLP_*`` (headers, timeouts) themselves
+    and append ``/v1/traces`` and ``/v1/metrics`` to the endpoint."""
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    base = settings.otel_exporter_otlp_endpoint.rstrip("/")
+    return (
+        [BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces"))],
+        [PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{base}/v1/metrics"))],
+    )
+
+
+def _sdk(provider: Any) -> Any:
+    """The SDK provider, or ``None`` for the API's do-nothing default."""
+    return provider if hasattr(provider, "shutdown") else None

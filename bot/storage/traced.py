@@ -1,0 +1,134 @@
+"""Every storage call as an OpenTelemetry span and a latency measurement.
+
+A span names the operation and the record kind (``storage.get consent_event``), never a key
+or partition: those are client ids. Without a configured SDK (no exporter set, see
+``bot/hosting/telemetry.py``) the OpenTelemetry API does nothing and costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.trace import SpanKind, StatusCode
+
+from bot.storage.documents import Document, DocumentStore, JsonObject
+
+_tracer = trace.get_tracer("videoberatung.storage")
+_meter = metrics.get_meter("videoberatung.storage")
+STORAGE_DURATION = _meter.create_histogram(
+    "bot.storage.duration", unit="ms", description="Time a storage call took"
+)
+
+
+class TracedStore(DocumentStore):
+    """Wraps a store; the spans are children of the turn (or job) that makes the call."""
+
+    def __init__(self, inner: DocumentStore) -> None:
+        self.inner = inner
+        self.APPEND_ONLY_KINDS = inner.APPEND_ONLY_KINDS
+        self._system = type(inner).__name__.removesuffix("DocumentStore").lower() or "store"
+
+    @asynccontextmanager
+    async def _span(self, operation: str, kind: str = "") -> AsyncIterator[None]:
+        name = f"storage.{operation} {kind}".rstrip()
+        attributes: dict[str, Any] = {"db.system": self._system, "db.operation.name": operation}
+        if kind:
+            attributes["bot.record_kind"] = kind
+        started = time.perf_counter()
+        outcome = "ok"
+        with _tracer.start_as_current_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False
+        ) as span:
+            try:
+                yield
+            except Exception as error:
+                outcome = type(error).__name__
+                span.set_attribute("error.type", outcome)
+                span.set_status(StatusCode.ERROR, outcome)
+                raise
+            finally:
+                STORAGE_DURATION.record(
+                    (time.perf_counter() - started) * 1000,
+                    {"db.operation.name": operation, "outcome": outcome},
+                )
+
+    async def open(self) -> None:
+        await self.inner.open()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def ping(self) -> None:
+        async with self._span("ping"):
+            await self.inner.ping()
+
+    async def get(self, kind: str, key: str, *, partition: str) -> Document | None:
+        async with self._span("get", kind):
+            return await self.inner.get(kind, key, partition=partition)
+
+    async def create(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        async with self._span("create", kind):
+            return await self.inner.create(
+                kind, key, body, partition=partition, ttl_seconds=ttl_seconds
+            )
+
+    async def replace(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        etag: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        async with self._span("replace", kind):
+            return await self.inner.replace(
+                kind, key, body, partition=partition, etag=etag, ttl_seconds=ttl_seconds
+            )
+
+    async def upsert(
+        self,
+        kind: str,
+        key: str,
+        body: JsonObject,
+        *,
+        partition: str,
+        ttl_seconds: int | None = None,
+    ) -> Document:
+        async with self._span("upsert", kind):
+            return await self.inner.upsert(
+                kind, key, body, partition=partition, ttl_seconds=ttl_seconds
+            )
+
+    async def delete(self, kind: str, key: str, *, partition: str) -> bool:
+        async with self._span("delete", kind):
+            return await self.inner.delete(kind, key, partition=partition)
+
+    async def list_partition(self, kind: str, partition: str) -> list[Document]:
+        async with self._span("list_partition", kind):
+            return await self.inner.list_partition(kind, partition)
+
+    async def list_kind(self, kind: str) -> list[Document]:
+        async with self._span("list_kind", kind):
+            return await self.inner.list_kind(kind)
+
+    async def extend_expiry(self, kind: str, partition: str, ttl_seconds: int) -> int:
+        async with self._span("extend_expiry", kind):
+            return await self.inner.extend_expiry(kind, partition, ttl_seconds)
+
+    async def purge_expired(self) -> int:
+        async with self._span("purge_expired"):
+            return await self.inner.purge_expired()
