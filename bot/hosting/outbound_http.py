@@ -20,8 +20,8 @@ from msrest.pipeline import AsyncHTTPPolicy, AsyncHTTPSender, Request, Response
 from msrest.pipeline.async_abc import AsyncPipeline
 from msrest.pipeline.universal import RawDeserializer
 from msrest.universal_http.aiohttp import AioHttpClientResponse
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+
+from bot.observability import child_span
 
 # msal hands out a cached token until five minutes before it expires; caching the header a
 # little less than that never sends an expired one.
@@ -29,7 +29,7 @@ HEADER_SECONDS = 240
 _CONNECTOR_WORDS = frozenset(
     {"v3", "conversations", "activities", "members", "pagedmembers", "attachments", "views"}
 )
-_tracer = trace.get_tracer("videoberatung.connector")
+
 TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -67,10 +67,9 @@ class _Sender(AsyncHTTPSender):
         http = request.http_request
         url = yarl.URL(http.url)
         route = connector_route(url.path)
-        with _tracer.start_as_current_span(
+        with child_span(
             f"connector {http.method} {route}",
-            kind=SpanKind.CLIENT,
-            attributes={
+            {
                 "http.request.method": http.method,
                 "url.template": route,
                 # the URL with its ids replaced: Application Insights names the call by it

@@ -6,6 +6,12 @@
   (Jaeger, Grafana, the OpenTelemetry Collector …); both can be set at once.
 * Neither: no SDK is set up, and the OpenTelemetry API the code calls does nothing.
 
+Traces are sampled by rate: at most five turns a second are traced with their calls (all of
+them while it is quiet, a share when it is busy; Application Insights scales its counts up by
+the rate), so that exporting costs a busy service under 5 % of its CPU (``bench/telemetry.py``).
+``OTEL_TRACES_SAMPLER`` (and ``_ARG``) choose another: ``always_on`` traces every turn.
+Metrics count every turn, whatever the sampler.
+
 What is exported is what the code records itself (``bot/hosting/turn_telemetry.py``, the
 storage, Graph and connector spans): route patterns, record kinds, activity types, journey
 steps, outcomes and durations — no message text, names, phone numbers, ids of clients or
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "videoberatung-bot"
+TRACES_PER_SECOND = 5.0
 #: everything the distro would instrument on its own (see the module docstring)
 AUTO_INSTRUMENTED = (
     "azure_sdk",
@@ -84,13 +91,8 @@ def configure_telemetry(settings: Settings, instance_id: str) -> Telemetry:
     if connection_string:
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        # Every turn is traced (a job centre's volume is small; the distro's default of five
-        # traces a second would keep almost none of a busy minute). OTEL_TRACES_SAMPLER
-        # (e.g. microsoft.rate_limited with OTEL_TRACES_SAMPLER_ARG=5) overrides it.
-        sampling = {} if os.environ.get("OTEL_TRACES_SAMPLER") else {"sampling_ratio": 1.0}
         try:
             configure_azure_monitor(
-                **sampling,
                 connection_string=connection_string,
                 resource=resource,
                 logger_name="bot",
@@ -108,7 +110,7 @@ def configure_telemetry(settings: Settings, instance_id: str) -> Telemetry:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.trace import TracerProvider
 
-        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider = TracerProvider(resource=resource, sampler=_default_sampler())
         for processor in span_processors:
             tracer_provider.add_span_processor(processor)
         trace.set_tracer_provider(tracer_provider)
@@ -120,6 +122,16 @@ def configure_telemetry(settings: Settings, instance_id: str) -> Telemetry:
     )
     log.info("telemetry: exporting to %s", " and ".join(exporters))
     return telemetry
+
+
+def _default_sampler() -> Any:
+    """The distro's default for OTLP, too: at most five traces a second (``None``: the SDK
+    reads ``OTEL_TRACES_SAMPLER``)."""
+    if os.environ.get("OTEL_TRACES_SAMPLER"):
+        return None
+    from azure.monitor.opentelemetry.exporter import RateLimitedSampler
+
+    return RateLimitedSampler(TRACES_PER_SECOND)
 
 
 def _otlp_pipeline(settings: Settings) -> tuple[list[Any], list[Any]]:

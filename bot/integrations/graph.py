@@ -25,12 +25,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode
 from yarl import URL
 
 from bot.integrations.graph_errors import GraphError, GraphTimeoutError
 from bot.integrations.graph_tokens import DEFAULT_AUTHORITY_HOST, ClientSecretTokens, TokenSource
+from bot.observability import child_span
 
 DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 
@@ -47,7 +46,6 @@ MEETING_SETTINGS: dict[str, Any] = {
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer("videoberatung.graph")
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -249,25 +247,22 @@ class GraphClient:
         has no further effect (a read, a PATCH to fixed values, a create with a transaction
         id), so a timeout is retried too.
         """
-        with _tracer.start_as_current_span(
+        with child_span(
             f"graph {method} {route}",
-            kind=SpanKind.CLIENT,
-            attributes={
+            {
                 "http.request.method": method,
                 "url.template": route,
                 # ids replaced (Application Insights names the call by the URL)
                 "url.full": f"{self._origin}{self._version_path}{route}",
                 "server.address": URL(self._base_url).host or "",
             },
-            record_exception=False,
         ) as span:
             try:
                 status, answer = await self._attempts(method, path, route, body, repeatable)
             except GraphError as error:
-                span.set_attribute("error.type", error.code)
+                span.set_attribute("graph.error_code", error.code)
                 if error.status is not None:
                     span.set_attribute("http.response.status_code", error.status)
-                span.set_status(StatusCode.ERROR, error.code)
                 raise
             span.set_attribute("http.response.status_code", status)
             return status, answer

@@ -1,4 +1,4 @@
-"""Every storage call as an OpenTelemetry span and a latency measurement.
+"""Every storage call as a latency measurement, and inside a recorded turn as a span.
 
 A span names the operation and the record kind (``storage.get consent_event``), never a key
 or partition: those are client ids. Without a configured SDK (no exporter set, see
@@ -12,12 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from opentelemetry import metrics, trace
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry import metrics
 
+from bot.observability import child_span
 from bot.storage.documents import Document, DocumentStore, JsonObject
 
-_tracer = trace.get_tracer("videoberatung.storage")
 _meter = metrics.get_meter("videoberatung.storage")
 STORAGE_DURATION = _meter.create_histogram(
     "bot.storage.duration", unit="ms", description="Time a storage call took"
@@ -40,21 +39,17 @@ class TracedStore(DocumentStore):
             attributes["bot.record_kind"] = kind
         started = time.perf_counter()
         outcome = "ok"
-        with _tracer.start_as_current_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False
-        ) as span:
-            try:
+        try:
+            with child_span(name, attributes):
                 yield
-            except Exception as error:
-                outcome = type(error).__name__
-                span.set_attribute("error.type", outcome)
-                span.set_status(StatusCode.ERROR, outcome)
-                raise
-            finally:
-                STORAGE_DURATION.record(
-                    (time.perf_counter() - started) * 1000,
-                    {"db.operation.name": operation, "outcome": outcome},
-                )
+        except Exception as error:
+            outcome = type(error).__name__
+            raise
+        finally:
+            STORAGE_DURATION.record(
+                (time.perf_counter() - started) * 1000,
+                {"db.operation.name": operation, "outcome": outcome},
+            )
 
     async def open(self) -> None:
         await self.inner.open()
