@@ -65,12 +65,13 @@ class Sink:
         return web.Response(body=b"", content_type="application/x-protobuf")
 
 
-MODES = ("off", "azure-monitor", "azure-monitor, every turn", "otlp")
+MODES = ("off", "azure-monitor", "otlp")
+EVERY_TURN = "azure-monitor, every turn"
 
 
 def mode_env(mode: str, sink: Sink) -> dict[str, str]:
     origin = f"http://127.0.0.1:{sink.port}"
-    if mode == "azure-monitor, every turn":
+    if mode == EVERY_TURN:
         return {**mode_env("azure-monitor", sink), "OTEL_TRACES_SAMPLER": "always_on"}
     if mode == "azure-monitor":
         return {
@@ -114,10 +115,12 @@ async def one_phase(mode: str, clients: int, concurrency: int, sink: Sink) -> di
         return result
 
 
-async def run(clients: int, concurrency: int, rounds: int) -> dict[str, Any]:
+async def run(clients: int, concurrency: int, rounds: int, every_turn: bool) -> dict[str, Any]:
     sink = Sink()
     await sink.start()
-    samples: dict[str, list[float]] = {mode: [] for mode in MODES}
+    samples: dict[str, list[float]] = {
+        mode: [] for mode in (*MODES, EVERY_TURN) if mode in MODES or every_turn
+    }
     posts: dict[str, int] = dict.fromkeys(samples, 0)
     try:
         for number in range(1, rounds + 1):
@@ -162,9 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=150)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--every-turn", action="store_true", help="also trace every turn (OTEL_TRACES_SAMPLER)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/telemetry.json"))
     args = parser.parse_args(argv)
-    report = asyncio.run(run(args.clients, args.concurrency, args.rounds))
+    report = asyncio.run(run(args.clients, args.concurrency, args.rounds, args.every_turn))
     print(table(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,11 +1,11 @@
 """Stopping without losing a turn (SIGTERM from Azure Container Apps, Kubernetes, systemd).
 
 On the signal the service turns ``/readyz`` to 503 (the load balancer stops sending), refuses
-new requests with 503 and ``Retry-After`` (the Bot Connector delivers them again, to another
-replica), lets the requests in flight finish and stops the background jobs (a reminder being
-sent is sent and recorded first) — all within ``SHUTDOWN_GRACE_SECONDS``. Then the listener
-closes, storage is closed, and the process exits 0. ``/healthz`` stays 200 throughout: the
-process is alive, it is only leaving.
+new requests with 503 and ``Retry-After`` (Teams delivers an unanswered activity again, and
+the load balancer sends it to another replica), lets the requests in flight finish and stops
+the background jobs (a reminder being sent is sent and recorded first) — all within
+``SHUTDOWN_GRACE_SECONDS``. Then the listener closes, storage is closed, and the process exits
+0. ``/healthz`` stays 200 throughout: the process is alive, it is only leaving.
 """
 
 from __future__ import annotations

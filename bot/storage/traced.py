@@ -38,18 +38,15 @@ class TracedStore(DocumentStore):
         if kind:
             attributes["bot.record_kind"] = kind
         started = time.perf_counter()
-        outcome = "ok"
+        labels = {"db.operation.name": operation}
         try:
             with child_span(name, attributes):
                 yield
         except Exception as error:
-            outcome = type(error).__name__
+            labels["error.type"] = type(error).__name__
             raise
         finally:
-            STORAGE_DURATION.record(
-                (time.perf_counter() - started) * 1000,
-                {"db.operation.name": operation, "outcome": outcome},
-            )
+            STORAGE_DURATION.record((time.perf_counter() - started) * 1000, labels)
 
     async def open(self) -> None:
         await self.inner.open()
