@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from pydantic import ValidationError
@@ -39,6 +40,7 @@ def serve(settings: Settings) -> int:
         return EXIT_CONFIGURATION
     mode = "local mode (no credentials)" if settings.local_mode else "authenticated"
     logging.getLogger("bot").info("starting in %s on %s:%s", mode, settings.host, settings.port)
+    code = 0
     try:
         asyncio.run(
             serve_until_stopped(
@@ -46,15 +48,18 @@ def serve(settings: Settings) -> int:
                 settings.host,
                 settings.port,
                 grace_seconds=settings.shutdown_grace_seconds,
+                deregister_seconds=settings.shutdown_deregister_seconds,
                 access_log_class=RouteAccessLogger,
             )
         )
     except StoreUnavailableError as error:
         print(f"Storage unavailable, not starting: {error}", file=sys.stderr)
-        return EXIT_STORAGE_UNAVAILABLE
-    finally:
-        telemetry.shutdown()  # sends what is still buffered
-    return 0
+        code = EXIT_STORAGE_UNAVAILABLE
+    if not telemetry.shutdown():  # sends what is still buffered, or gives up in time
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)  # the exporters' exit hooks would wait for the endpoint again
+    return code
 
 
 def load_settings() -> Settings:

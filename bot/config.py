@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # on SIGTERM: how long requests in flight and background jobs may take to finish
     shutdown_grace_seconds: float = Field(15.0, gt=0, le=120)
+    # … of which this long new requests are still served (the load balancer lets go of the
+    # replica at about the same time as it sends SIGTERM)
+    shutdown_deregister_seconds: float = Field(3.0, ge=0, le=30)
     storage_url: str = Field(
         "sqlite:///./data/videoberatung.db",
         validation_alias=AliasChoices("BOT_STORAGE", "storage_url"),
@@ -208,6 +211,11 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "RETENTION_CONSENT_DAYS must be at least RETENTION_PROFILE_DAYS and "
                 "RETENTION_HANDOFF_DAYS: the proof of consent has to outlive what it allowed."
+            )
+        if self.shutdown_deregister_seconds >= self.shutdown_grace_seconds:
+            raise ConfigurationError(
+                "SHUTDOWN_DEREGISTER_SECONDS must be shorter than SHUTDOWN_GRACE_SECONDS: the "
+                "requests still served need time to finish."
             )
         secret = self.techcheck_secret.get_secret_value()
         if secret and len(secret) < 16:

@@ -29,8 +29,15 @@ def child_span(name: str, attributes: Mapping[str, AttributeValue]) -> Iterator[
     try:
         yield span
     except Exception as error:
-        span.set_attribute("error.type", type(error).__name__)
-        span.set_status(StatusCode.ERROR, type(error).__name__)
+        mark_failed(span, type(error).__name__)
         raise
     finally:
         span.end()
+
+
+def mark_failed(span: Span, error_type: str) -> None:
+    """``error.type`` for OpenTelemetry, ``bot.error_type`` for Application Insights (which
+    drops the former as an HTTP field); never the exception's text."""
+    span.set_attribute("error.type", error_type)
+    span.set_attribute("bot.error_type", error_type)
+    span.set_status(StatusCode.ERROR, error_type)

@@ -1,7 +1,7 @@
 // Videoberatung-Bot on Azure: the main template the Microsoft 365 Agents Toolkit deploys
 // (m365agents.yml → arm/deploy with azure.parameters.json), or by hand:
 //   az deployment group create -g <rg> -f infra/azure.bicep -p infra/azure.parameters.json …
-// See docs/deploy-infra-notes.md for what each resource is and the manual steps that remain.
+// See docs/deploy.md for what each resource is and the manual steps that remain.
 //
 // Resources: a user-assigned managed identity (the bot's own identity and the service's
 // credential for Cosmos DB, Blob Storage, Key Vault and Graph), Log Analytics + Application
@@ -59,6 +59,12 @@ param containerImage string
 
 @description('Registry login server the managed identity pulls from (grant it AcrPull there); empty for a public image.')
 param registryServer string = ''
+
+@description('Name of an Azure Container Registry to grant the identity AcrPull on (empty: grant it yourself, or use a public image).')
+param registryName string = ''
+
+@description('Resource group of that registry (default: this one).')
+param registryResourceGroup string = resourceGroup().name
 
 param containerCpu string = '0.5'
 param containerMemory string = '1Gi'
@@ -259,6 +265,15 @@ var serviceSettings = [
   { name: 'DATA_PROTECTION_CONTACT', value: dataProtectionContact }
 ]
 
+module acrPull 'modules/acrpull.bicep' = if (!empty(registryName)) {
+  name: 'acr-pull'
+  scope: resourceGroup(registryResourceGroup)
+  params: {
+    registryName: registryName
+    principalId: identity.properties.principalId
+  }
+}
+
 module app 'modules/containerapp.bicep' = {
   name: 'containerapp'
   params: {
@@ -284,7 +299,8 @@ module app 'modules/containerapp.bicep' = {
     settings: concat(serviceSettings, graphSettings)
   }
   dependsOn: [
-    // The first revision must be able to read and write its data when it starts.
+    // The first revision must be able to pull its image and read and write its data.
+    acrPull
     cosmos
     storage
   ]

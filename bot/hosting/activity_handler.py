@@ -121,8 +121,8 @@ class VideoberatungBot(ActivityHandler):
                 note(outcome="duplicate")
                 return []  # Teams resent an activity we already answered
             await super().on_turn(turn_context)
-            note(step=journey_step(await self._dialog_state.get(turn_context)))
             if not turn_context.turn_state.get(STATE_DELETED):
+                note(step=journey_step(await self._dialog_state.get(turn_context)))
                 await self._session.set(turn_context, session.to_dict())
                 await self._state.save_changes(turn_context)
         except ConflictError:

@@ -12,6 +12,7 @@ from bot.domain.reminders import Reminder
 from bot.hosting.proactive_messages import ProactiveSender
 from bot.hosting.turn_telemetry import REMINDERS_SENT
 from bot.i18n import staff_translator, translator
+from bot.observability import mark_failed
 
 _tracer = trace.get_tracer("videoberatung.reminders")
 
@@ -31,9 +32,17 @@ class ReminderSender:
     async def __call__(self, reminder: Reminder) -> None:
         target = "client" if reminder.target == "client" else "counsellor"
         with _tracer.start_as_current_span(
-            "reminder send", attributes={"bot.reminder.target": target}
+            "reminder send",
+            attributes={"bot.reminder.target": target},
+            record_exception=False,  # an exception's text can hold data
+            set_status_on_exception=False,
         ) as span:
-            outcome = await self._send(reminder)
+            try:
+                outcome = await self._send(reminder)
+            except Exception as error:
+                mark_failed(span, type(error).__name__)
+                REMINDERS_SENT.add(1, {"target": target, "outcome": "error"})
+                raise
             span.set_attribute("bot.outcome", outcome)
             REMINDERS_SENT.add(1, {"target": target, "outcome": outcome})
             if outcome == "failed":

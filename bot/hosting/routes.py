@@ -17,7 +17,7 @@ from bot.hosting.activity_handler import VideoberatungBot
 from bot.hosting.adapter import PooledBotFrameworkAuthentication, SigningKeysUnavailableError
 from bot.hosting.request_checks import problem, read_activity
 from bot.hosting.shutdown import DRAIN
-from bot.hosting.turn_telemetry import turn_span
+from bot.hosting.turn_telemetry import activity_label, turn_span
 from bot.storage import DocumentStore, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ async def messages(request: web.Request) -> web.Response:
     endpoint = request.app[ENDPOINT]
     with turn_span() as turn:
         activity = await read_activity(request, endpoint.settings)
-        turn.activity_type = str(activity.type or "none")[:40]
+        turn.activity_type = activity_label(activity.type)
         authentication = await _authenticate(
             endpoint.adapter, activity, request.headers.get("Authorization", "")
         )

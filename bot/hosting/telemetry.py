@@ -23,19 +23,19 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config import ConfigurationError, Settings
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "videoberatung-bot"
 TRACES_PER_SECOND = 5.0
+#: what the exit may spend sending buffered telemetry (an unreachable endpoint must not hold
+#: the process past the platform's termination grace period)
+FLUSH_SECONDS = 5.0
 #: everything the distro would instrument on its own (see the module docstring)
 AUTO_INSTRUMENTED = (
     "azure_sdk",
@@ -52,20 +52,32 @@ AUTO_INSTRUMENTED = (
 
 @dataclass
 class Telemetry:
-    """The exporters in use; ``shutdown`` sends what is still buffered (at exit)."""
+    """The exporters in use; ``shutdown`` sends what is still buffered (at exit), within
+    ``FLUSH_SECONDS`` in all."""
 
     exporters: list[str] = field(default_factory=list)
-    _tracer_provider: TracerProvider | None = None
-    _meter_provider: MeterProvider | None = None
+    _providers: list[Any] = field(default_factory=list)
 
     @property
     def enabled(self) -> bool:
         return bool(self.exporters)
 
-    def shutdown(self) -> None:
-        for provider in (self._tracer_provider, self._meter_provider):
-            if provider is None:
-                continue
+    def shutdown(self) -> bool:
+        """Flush and stop the exporters in a helper thread for at most ``FLUSH_SECONDS``;
+        ``False`` if they were still busy then (an unreachable endpoint): the caller then
+        leaves without waiting for them."""
+        if not self._providers:
+            return True
+        worker = threading.Thread(target=self._stop_all, name="telemetry-shutdown", daemon=True)
+        worker.start()
+        worker.join(FLUSH_SECONDS)
+        if worker.is_alive():
+            log.warning("telemetry still sending after %gs; leaving without it", FLUSH_SECONDS)
+            return False
+        return True
+
+    def _stop_all(self) -> None:
+        for provider in self._providers:
             try:
                 provider.shutdown()
             except Exception as error:  # an unreachable collector must not fail the exit
@@ -118,11 +130,11 @@ def configure_telemetry(settings: Settings, instance_id: str) -> Telemetry:
             tracer_provider.add_span_processor(processor)
         trace.set_tracer_provider(tracer_provider)
         metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=metric_readers))
-    telemetry = Telemetry(
-        exporters,
-        _sdk(trace.get_tracer_provider()),
-        _sdk(metrics.get_meter_provider()),
-    )
+    from opentelemetry import _logs
+
+    providers = [trace.get_tracer_provider(), metrics.get_meter_provider()]
+    providers.append(_logs.get_logger_provider())
+    telemetry = Telemetry(exporters, [p for p in providers if hasattr(p, "force_flush")])
     log.info("telemetry: exporting to %s", " and ".join(exporters))
     return telemetry
 
@@ -150,8 +162,3 @@ def _otlp_pipeline(settings: Settings) -> tuple[list[Any], list[Any]]:
         [BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces"))],
         [PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{base}/v1/metrics"))],
     )
-
-
-def _sdk(provider: Any) -> Any:
-    """The SDK provider, or ``None`` for the API's do-nothing default."""
-    return provider if hasattr(provider, "shutdown") else None

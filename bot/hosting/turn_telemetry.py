@@ -33,6 +33,22 @@ TURN_ERRORS = _meter.create_counter("bot.turn.errors", description="Turns that f
 REMINDERS_SENT = _meter.create_counter("bot.reminders.sent", description="Reminders sent")
 TECHCHECK_RUNS = _meter.create_counter("bot.techcheck.runs", description="Measured tech checks")
 
+#: activity types worth a label; anything else a sender made up is "other" (the type is read
+#: before the token is checked, so it must not become free text in telemetry)
+ACTIVITY_TYPES = frozenset(
+    {
+        "message",
+        "conversationUpdate",
+        "invoke",
+        "messageReaction",
+        "installationUpdate",
+        "typing",
+        "event",
+        "messageUpdate",
+        "messageDelete",
+        "endOfConversation",
+    }
+)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 #: dialogs that frame the journey rather than being a step of it
 _FRAMES = frozenset({"JourneyDialog", "WaterfallDialog"})
@@ -84,6 +100,10 @@ def turn_span() -> Iterator[Turn]:
             TURN_DURATION.record((time.perf_counter() - started) * 1000, labels)
 
 
+def activity_label(activity_type: object) -> str:
+    return str(activity_type) if activity_type in ACTIVITY_TYPES else "other"
+
+
 def note(**details: str) -> None:
     """Fill in the current turn (``activity_type``, ``role``, ``step``, ``outcome``)."""
     turn = _current.get()
@@ -125,5 +145,6 @@ def _span_attributes(turn: Turn) -> dict[str, Any]:
         if value:
             attributes[name] = value
     if turn.error_type:
-        attributes["error.type"] = turn.error_type
+        # error.type is OpenTelemetry's name; Application Insights drops it as an HTTP field
+        attributes["error.type"] = attributes["bot.error_type"] = turn.error_type
     return attributes

@@ -34,8 +34,11 @@ class TokenSource(Protocol):
 class IdentityTokens:
     """Tokens for the service's own Entra identity, by azure-identity's
     ``DefaultAzureCredential``: workload identity (``AZURE_FEDERATED_TOKEN_FILE``), a managed
-    identity (Azure Container Apps, App Service, VMs: ``IDENTITY_ENDPOINT`` or IMDS), or for a
-    developer their Azure CLI sign-in. ``client_id`` names a user-assigned identity.
+    identity (Azure Container Apps, App Service, VMs: ``IDENTITY_ENDPOINT`` or IMDS), or a
+    service principal from ``AZURE_CLIENT_*``. Developer sign-ins (Azure CLI, VS Code …) are
+    left out: in production they would be a surprising fallback. ``client_id`` names a
+    user-assigned identity. A token that does not come within ``timeout`` seconds is a
+    ``GraphAuthError``, so that Graph calls waiting behind the lock are not held.
 
     Graph's application permissions are granted to that identity's service principal
     (``docs/deploy.md``); no secret exists to leak or rotate.
@@ -47,6 +50,7 @@ class IdentityTokens:
         *,
         scope: str = GRAPH_SCOPE,
         credential: AsyncTokenCredential | None = None,
+        timeout: float = 10.0,
     ) -> None:
         if credential is None:
             from azure.identity.aio import DefaultAzureCredential
@@ -54,7 +58,13 @@ class IdentityTokens:
             credential = DefaultAzureCredential(
                 managed_identity_client_id=client_id or None,
                 workload_identity_client_id=client_id or None,
+                exclude_cli_credential=True,
+                exclude_developer_cli_credential=True,
+                exclude_powershell_credential=True,
+                exclude_visual_studio_code_credential=True,
+                exclude_shared_token_cache_credential=True,
             )
+        self._timeout = timeout
         self._credential = credential
         self._scope = scope
         self._token = ""
@@ -68,7 +78,12 @@ class IdentityTokens:
             if self._token and time.time() < self._expires_on - REFRESH_MARGIN_SECONDS:
                 return self._token
             try:
-                answer = await self._credential.get_token(self._scope)
+                async with asyncio.timeout(self._timeout):
+                    answer = await self._credential.get_token(self._scope)
+            except TimeoutError:
+                raise GraphAuthError(
+                    None, "identity_timeout", f"no token within {self._timeout:g} s"
+                ) from None
             except AzureError as error:
                 first_line = str(error).splitlines()[0] if str(error) else ""
                 raise GraphAuthError(

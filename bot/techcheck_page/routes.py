@@ -44,6 +44,7 @@ from bot.domain.techcheck_links import (
 from bot.domain.techcheck_links import registered as link_registered
 from bot.hosting.message_page import accepted_locale, message_page
 from bot.hosting.request_checks import json_body, problem, refuse_encoded_body, too_large
+from bot.hosting.shutdown import DRAIN
 from bot.hosting.turn_telemetry import TECHCHECK_RUNS
 from bot.i18n import (
     DEFAULT_LOCALE,
@@ -166,6 +167,10 @@ def add_techcheck_routes(app: web.Application, parts: TechcheckPage) -> None:
 
 
 async def _drain_announcements(app: web.Application) -> AsyncIterator[None]:
+    """Announcements still being sent finish while the service drains (SIGTERM), within its
+    grace period; again at clean-up (nothing left then, or the app stopped another way)."""
+    if DRAIN in app:
+        app[DRAIN].on_drain(app[PAGE].delivery.drain)
     yield
     await app[PAGE].delivery.drain()
 

@@ -28,7 +28,7 @@ param backupTier string
 param principalId string
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
-  // checkov:skip=CKV_AZURE_101: publicNetworkAccess is a parameter (default Enabled) because this template has no VNet or private endpoint and Container Apps has no fixed egress address to allow-list. Access is Entra ID only (disableLocalAuth) over TLS 1.2. Private endpoint + Disabled is the recorded next step (docs/deploy-infra-notes.md).
+  // checkov:skip=CKV_AZURE_101: publicNetworkAccess is a parameter (default Enabled) because this template has no VNet or private endpoint and Container Apps has no fixed egress address to allow-list. Access is Entra ID only (disableLocalAuth) over TLS 1.2. Private endpoint + Disabled is the recorded next step (docs/deploy.md).
   name: '${resourceBaseName}-cosmos'
   location: location
   tags: tags

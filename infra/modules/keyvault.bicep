@@ -28,7 +28,7 @@ param techcheckSecret string
 @description('Client secret of a single-tenant bot app registration. Empty: keep / not used.')
 param botAppPassword string
 
-@description('Unix time after which the secrets count as due for rotation (Key Vault still serves an expired secret; the date is a reminder, see docs/deploy-infra-notes.md).')
+@description('Unix time after which the secrets count as due for rotation (Key Vault still serves an expired secret; the date is a reminder, see docs/deploy.md).')
 param secretsExpireAt int
 
 // Key Vault Secrets User

@@ -5,19 +5,26 @@ tells a live service from a dead one."""
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bot.devtools.connector_standin import LocalConnector
+from bot.devtools.playground import local_mode_env, wait_for_http
 from bot.healthcheck import liveness_url
 from tests.support.bot_process import ProcessBot
+from tests.support.http_bot import TeamsClient
 
 ROOT = Path(__file__).resolve().parents[2]
 #: files the service opens at run time, relative to the repository (and to the installed tree)
@@ -106,6 +113,84 @@ def test_the_installed_package_carries_every_file_the_service_reads(
     }
     assert len(expected) > 30
     assert sorted(expected - installed) == []
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: zipfile.ZipFile, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The image's environment, as near as this machine allows: a fresh virtual environment
+    with the wheel installed (not the source tree), its dependencies borrowed from the test
+    environment. Returns its Python."""
+    target = tmp_path_factory.mktemp("image-venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
+    python = target / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    wheel.extractall(site)  # what pip does for a pure-Python wheel
+    borrowed = [path for path in sys.path if path.endswith("site-packages")]
+    (site / "borrowed-dependencies.pth").write_text("\n".join(borrowed) + "\n")
+    return python
+
+
+def test_the_installed_package_serves_a_turn_outside_the_source_tree(
+    installed: Path, tmp_path: Path
+) -> None:
+    """``python -m bot`` from the installed package, started elsewhere: the catalogs, card
+    templates and pages it reads come with it."""
+    where = subprocess.run(
+        [str(installed), "-c", "import bot, dialogs, cards; print(bot.__file__, cards.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(ROOT) not in where
+    port = _free_port()
+    env = {
+        **local_mode_env(),
+        "PORT": str(port),
+        "BOT_STORAGE": f"sqlite:///{tmp_path / 'bot.db'}",
+        "BOT_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "PYTHONPATH": "",
+        "SHUTDOWN_DEREGISTER_SECONDS": "0",
+    }
+    process = subprocess.Popen(
+        [str(installed), "-m", "bot"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", 30, process=process)
+        asyncio.run(_one_turn(port))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/techcheck/static/app.js") as page:
+            assert page.status == 200
+    finally:
+        process.terminate()
+        assert process.wait(20) == 0
+
+
+async def _one_turn(port: int) -> None:
+    async with aiohttp.ClientSession() as http, LocalConnector() as connector:
+        client = TeamsClient(http, _Address(port), connector)  # type: ignore[arg-type]
+        await client.install()
+        assert client.said("Worüber möchten Sie sprechen?")
+
+
+class _Address:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

@@ -6,6 +6,8 @@ stand-in's)."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -165,3 +167,23 @@ def test_the_bots_managed_identity_needs_its_id_and_tenant_and_no_password() -> 
             app_password="x",
             invitation_pepper=pepper,
         ).check()
+
+
+async def test_an_identity_endpoint_that_never_answers_is_a_timeout_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog), answers nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        for name in OTHER_CREDENTIALS:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}/msi")
+        monkeypatch.setenv("IDENTITY_HEADER", "header")
+        tokens = IdentityTokens("mi-client-id", timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(GraphAuthError) as caught:
+            await tokens.token()
+        await tokens.close()
+
+    assert caught.value.code == "identity_timeout"
+    assert time.monotonic() - started < 3

@@ -50,7 +50,7 @@ async def test_sigterm_mid_turn_finishes_it_refuses_new_ones_and_loses_nothing(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
     storage_url = f"sqlite:///{tmp_path / 'bot.db'}"
-    bot = ProcessBot(storage_url, tmp_path / "bot.log")
+    bot = ProcessBot(storage_url, tmp_path / "bot.log", env={"SHUTDOWN_DEREGISTER_SECONDS": "1"})
     bot.start()
     try:
         async with LocalConnector() as connector:
@@ -66,8 +66,13 @@ async def test_sigterm_mid_turn_finishes_it_refuses_new_ones_and_loses_nothing(
             await until(lambda: "stopping" in bot.log.read_text())
             assert await status_of(http, bot.url("/readyz")) == 503
             assert await status_of(http, bot.url("/healthz")) == 200
+            # still served while the load balancer lets go of the replica …
+            assert await status_of(http, bot.url("/techcheck/static/app.js")) == 200
+            await until(lambda: "refusing new requests" in bot.log.read_text())
+            # … then refused, with a time to try again
             refused_status, _ = await late.post(late.activity("conversationUpdate"))
             assert refused_status == 503
+            assert await status_of(http, bot.url("/techcheck/static/app.js")) == 503
 
             gate.set()
             await in_flight  # the turn in flight finished, with its reply
@@ -94,7 +99,11 @@ async def test_a_turn_that_outlasts_the_grace_period_is_cut_off_and_a_resend_act
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
     storage_url = f"sqlite:///{tmp_path / 'bot.db'}"
-    bot = ProcessBot(storage_url, tmp_path / "bot.log", env={"SHUTDOWN_GRACE_SECONDS": "1"})
+    bot = ProcessBot(
+        storage_url,
+        tmp_path / "bot.log",
+        env={"SHUTDOWN_GRACE_SECONDS": "1", "SHUTDOWN_DEREGISTER_SECONDS": "0"},
+    )
     bot.start()
     try:
         async with LocalConnector() as connector:

@@ -44,7 +44,7 @@ async def sink() -> AsyncIterator[TelemetrySink]:
 
 async def journeys_then_sigterm(
     tmp_path: Path, http: aiohttp.ClientSession, env: dict[str, str]
-) -> tuple[TeamsClient, ProcessBot]:
+) -> tuple[list[TeamsClient], ProcessBot]:
     """A whole video journey and a phone request, then the orchestrator's SIGTERM."""
     bot = ProcessBot(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log", env=env)
     bot.start()
@@ -54,7 +54,11 @@ async def journeys_then_sigterm(
             for step in JOURNEY:
                 await take_step(client, step)
             caller = TeamsClient(
-                http, bot, connector, aad_object_id="00000000-0000-4000-8000-00000000ca11"
+                http,
+                bot,
+                connector,
+                aad_object_id="00000000-0000-4000-8000-00000000ca11",
+                name="Jürgen Özdemir",
             )
             await caller.install()
             await caller.click("Bewerbung (Lebenslauf, Anschreiben)")
@@ -65,16 +69,18 @@ async def journeys_then_sigterm(
             assert await asyncio.to_thread(bot.process.wait, 30) == 0
     finally:
         bot.stop()
-    return client, bot
+    return [client, caller], bot
 
 
-def personal_data(client: TeamsClient) -> list[str]:
+def personal_data(clients: list[TeamsClient]) -> list[str]:
     """What must never leave the service in telemetry."""
+    about_them = [
+        detail
+        for client in clients
+        for detail in (client.name, client.aad_object_id, client.user_id, client.conversation_id)
+    ]
     return [
-        client.name,
-        client.aad_object_id,
-        client.user_id,
-        client.conversation_id,
+        *about_them,
         "Dienstag nachmittags",  # typed by the client
         "Tablet",
         PHONE,
@@ -93,7 +99,7 @@ async def test_application_insights_receives_turns_children_and_metrics_without_
     tmp_path: Path, http: aiohttp.ClientSession, sink: TelemetrySink
 ) -> None:
     env = {**QUIET, "APPLICATIONINSIGHTS_CONNECTION_STRING": sink.connection_string}
-    client, bot = await journeys_then_sigterm(tmp_path, http, env)
+    clients, bot = await journeys_then_sigterm(tmp_path, http, env)
 
     requests = sink.items("RequestData")
     turns = [item for item in requests if "bot.activity_type" in item["properties"]]
@@ -127,7 +133,7 @@ async def test_application_insights_receives_turns_children_and_metrics_without_
     assert all("ai.operation.parentId" in child["tags"] for child in children)
 
     assert {"bot.turns", "bot.turn.duration", "bot.storage.duration"} <= sink.metric_names()
-    assert_none_of(personal_data(client), sink.raw)
+    assert_none_of(personal_data(clients), sink.raw)
 
     lines = [json.loads(line) for line in bot.log.read_text().splitlines() if line.startswith("{")]
     assert lines
@@ -138,7 +144,7 @@ async def test_an_otlp_collector_receives_the_same_spans_and_metrics(
     tmp_path: Path, http: aiohttp.ClientSession, sink: TelemetrySink
 ) -> None:
     env = {**QUIET, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.origin}
-    client, _ = await journeys_then_sigterm(tmp_path, http, env)
+    clients, _ = await journeys_then_sigterm(tmp_path, http, env)
 
     turns = [span for span in sink.otlp_spans if span["name"].startswith("turn ")]
     assert len(turns) >= len(JOURNEY) + 4
@@ -148,7 +154,7 @@ async def test_an_otlp_collector_receives_the_same_spans_and_metrics(
     assert any(span.get("parentSpanId") in turn_ids for span in storage)
     assert {"bot.turns", "bot.storage.duration"} <= {metric["name"] for metric in sink.otlp_metrics}
     assert sink.envelopes == []
-    assert_none_of(personal_data(client), sink.raw)
+    assert_none_of(personal_data(clients), sink.raw)
 
 
 async def test_without_an_exporter_nothing_is_sent(

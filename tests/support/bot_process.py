@@ -32,6 +32,7 @@ class ProcessBot:
             **local_mode_env(),
             "BOT_STORAGE": self.storage_url,
             "BOT_UPLOAD_DIR": str(self.log.parent),
+            "SHUTDOWN_DEREGISTER_SECONDS": "0",  # no load balancer to let go of it here
             **self.env,
         }
         with self.log.open("ab") as log:

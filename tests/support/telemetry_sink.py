@@ -108,7 +108,7 @@ class TelemetrySink:
     async def _traces(self, request: web.Request) -> web.Response:
         message = ExportTraceServiceRequest.FromString(await request.read())
         decoded = MessageToDict(message)
-        self.raw.append(json.dumps(decoded))
+        self.raw.append(json.dumps(decoded, ensure_ascii=False))
         for resource_spans in decoded.get("resourceSpans", []):
             for scope in resource_spans.get("scopeSpans", []):
                 self.otlp_spans.extend(scope.get("spans", []))
@@ -117,7 +117,7 @@ class TelemetrySink:
     async def _metrics(self, request: web.Request) -> web.Response:
         message = ExportMetricsServiceRequest.FromString(await request.read())
         decoded = MessageToDict(message)
-        self.raw.append(json.dumps(decoded))
+        self.raw.append(json.dumps(decoded, ensure_ascii=False))
         for resource_metrics in decoded.get("resourceMetrics", []):
             for scope in resource_metrics.get("scopeMetrics", []):
                 self.otlp_metrics.extend(scope.get("metrics", []))

@@ -24,6 +24,7 @@ OTHER_NAMES = {
     "ACR_NAME",
     "IMAGE_TAG",
     "HEALTHCHECK",  # the Dockerfile instruction
+    "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL",  # read by the Azure Monitor distro
 }
 #: files the guide tells you to create
 CREATED_BY_YOU = {"env/.env.dev.user"}

@@ -35,6 +35,8 @@ ENV_DEV = ROOT / "env" / ".env.dev"
 LIBRARY_SETTINGS = {
     # azure-identity's DefaultAzureCredential: which user-assigned identity to use.
     "AZURE_CLIENT_ID",
+    # the Azure Monitor distro: no usage statistics to Microsoft's endpoint
+    "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL",
 }
 #: Environment variables every m365agents.yml may use without defining them.
 ATK_BUILTINS = {"TEAMSFX_ENV"}
@@ -346,3 +348,35 @@ def test_the_package_script_runs(lifecycle: str, tmp_path: Path) -> None:
     manifest = (tmp_path / "appPackage" / "manifest.json").read_text()
     assert values["BOT_ID"] in manifest
     assert values["BOT_DOMAIN"] in manifest
+
+
+#: Container Apps' limits for probes (Microsoft.App/containerApps, probes)
+PROBE_LIMITS = {
+    "initialDelaySeconds": (0, 60),
+    "periodSeconds": (1, 240),
+    "timeoutSeconds": (1, 240),
+    "failureThreshold": (1, 10),
+    "successThreshold": (1, 10),
+}
+
+
+def test_probe_settings_are_within_what_container_apps_accepts() -> None:
+    values = re.findall(r"^\s*(\w+Seconds|\w+Threshold): (\d+)", APP.read_text(), re.MULTILINE)
+    probe_values = [(name, int(value)) for name, value in values if name in PROBE_LIMITS]
+    assert len(probe_values) >= 9
+    for name, value in probe_values:
+        low, high = PROBE_LIMITS[name]
+        assert low <= value <= high, (name, value)
+
+
+def test_the_shutdown_fits_in_the_termination_grace_period() -> None:
+    """Draining (SHUTDOWN_GRACE_SECONDS) plus the clean-up after it (telemetry flush at most
+    bot.hosting.telemetry.FLUSH_SECONDS, storage close) must end before Container Apps kills."""
+    from bot.hosting.telemetry import FLUSH_SECONDS
+
+    text = APP.read_text()
+    grace = int(re.search(r"terminationGracePeriodSeconds: (\d+)", text).group(1))  # type: ignore[union-attr]
+    drain = float(
+        re.search(r"name: 'SHUTDOWN_GRACE_SECONDS'\s+value: '(\d+)'", text).group(1)  # type: ignore[union-attr]
+    )
+    assert drain + FLUSH_SECONDS + 5 <= grace
