@@ -92,9 +92,9 @@ def counsellor_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "GRAPH_TENANT_ID",
         "GRAPH_CLIENT_ID",
         "GRAPH_CLIENT_SECRET",
-        "GRAPH_USE_MANAGED_IDENTITY",
     ):
         monkeypatch.setenv(name, "")
+    monkeypatch.setenv("GRAPH_USE_MANAGED_IDENTITY", "false")
 
 
 @dataclass(frozen=True)
