@@ -52,15 +52,10 @@ AUTO_INSTRUMENTED = (
 
 @dataclass
 class Telemetry:
-    """The exporters in use; ``shutdown`` sends what is still buffered (at exit), within
-    ``FLUSH_SECONDS`` in all."""
+    """The SDK's providers in use (none without an exporter); ``shutdown`` sends what is still
+    buffered (at exit), within ``FLUSH_SECONDS`` in all."""
 
-    exporters: list[str] = field(default_factory=list)
     _providers: list[Any] = field(default_factory=list)
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.exporters)
 
     def shutdown(self) -> bool:
         """Flush and stop the exporters in a helper thread for at most ``FLUSH_SECONDS``;
@@ -132,11 +127,13 @@ def configure_telemetry(settings: Settings, instance_id: str) -> Telemetry:
         metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=metric_readers))
     from opentelemetry import _logs
 
-    providers = [trace.get_tracer_provider(), metrics.get_meter_provider()]
-    providers.append(_logs.get_logger_provider())
-    telemetry = Telemetry(exporters, [p for p in providers if hasattr(p, "force_flush")])
+    providers = [
+        trace.get_tracer_provider(),
+        metrics.get_meter_provider(),
+        _logs.get_logger_provider(),
+    ]
     log.info("telemetry: exporting to %s", " and ".join(exporters))
-    return telemetry
+    return Telemetry([p for p in providers if hasattr(p, "force_flush")])
 
 
 def _default_sampler() -> Any:

@@ -21,7 +21,9 @@ from typing import Any
 from aiohttp import web
 from botbuilder.dialogs import DialogState
 from opentelemetry import metrics, trace
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import SpanKind
+
+from bot.observability import mark_failed
 
 _tracer = trace.get_tracer("videoberatung.hosting")
 _meter = metrics.get_meter("videoberatung.hosting")
@@ -93,7 +95,7 @@ def turn_span() -> Iterator[Turn]:
             span.update_name(f"turn {turn.activity_type}")
             span.set_attributes(_span_attributes(turn))
             if turn.outcome == "error":
-                span.set_status(StatusCode.ERROR, turn.error_type)
+                mark_failed(span, turn.error_type)
                 TURN_ERRORS.add(1, {"error.type": turn.error_type})
             labels = {"activity.type": turn.activity_type, "outcome": turn.outcome}
             TURNS.add(1, labels)
@@ -144,7 +146,4 @@ def _span_attributes(turn: Turn) -> dict[str, Any]:
     for name, value in (("bot.role", turn.role), ("bot.journey.step", turn.step)):
         if value:
             attributes[name] = value
-    if turn.error_type:
-        # error.type is OpenTelemetry's name; Application Insights drops it as an HTTP field
-        attributes["error.type"] = attributes["bot.error_type"] = turn.error_type
     return attributes
