@@ -10,7 +10,6 @@ screenshot of the page is saved next to them in the test's ``tmp_path``.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from bot.devtools.playground import (
 )
 from tests.support.bot_process import BotService
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS
+from tests.support.loopback import free_port
 from tests.support.playground_chat import PlaygroundChat
 
 VIEWPORT = {"width": 1280, "height": 900}
@@ -74,13 +74,6 @@ def _tail(path: Path) -> str:
 
 def _failed(request: pytest.FixtureRequest) -> bool:
     return any(report.failed for report in request.node.stash.get(REPORTS, {}).values())
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)

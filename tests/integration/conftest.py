@@ -5,7 +5,7 @@ in a personal chat (the helpers themselves are in ``tests/support/http_bot.py``)
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.config import Settings, is_loopback
 from bot.devtools.connector_standin import LocalConnector
 from bot.domain.handoff_events import Notifier
 from bot.hosting.service_logging import RouteAccessLogger
+from tests.support.bot_process import ProcessBot
 from tests.support.channel import APP_ID, IdentityProvider
 from tests.support.http_bot import RunningBot, StartBot, TeamsClient
 from tests.support.journey import CollectingNotifier, settings_for_tests
@@ -70,6 +71,15 @@ async def connector() -> AsyncIterator[LocalConnector]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def process_bot(tmp_path: Path) -> Iterator[ProcessBot]:
+    """``python -m bot`` as its own process (SQLite in ``tmp_path``), stopped at the end."""
+    bot = ProcessBot(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log")
+    bot.start()
+    yield bot
+    bot.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ consent event or handoff lost or doubled.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +71,6 @@ def bots(storage_url: str, tmp_path: Path) -> Iterator[Callable[[], ProcessBot]]
     yield start
     for bot in started:
         bot.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def take_step(client: TeamsClient, step: tuple[str, Any, str]) -> None:

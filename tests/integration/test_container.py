@@ -9,12 +9,10 @@ import asyncio
 import fnmatch
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +23,7 @@ from bot.devtools.playground import local_mode_env, wait_for_http
 from bot.healthcheck import liveness_url
 from tests.support.bot_process import ProcessBot
 from tests.support.http_bot import TeamsClient
+from tests.support.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: files the service opens at run time, relative to the repository (and to the installed tree)
@@ -150,7 +149,7 @@ def test_the_installed_package_serves_a_turn_outside_the_source_tree(
         check=True,
     ).stdout
     assert str(ROOT) not in where
-    port = _free_port()
+    port = free_port()
     env = {
         **local_mode_env(),
         "PORT": str(port),
@@ -187,12 +186,6 @@ class _Address:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     lines = [line.strip() for line in text.splitlines()]
@@ -216,14 +209,6 @@ def test_the_final_stage_runs_as_a_user_with_a_healthcheck_and_python_m_bot() ->
     assert not [v for n, v in final if n == "RUN" and ("apt-get" in v or "pip install" in v)]
 
 
-@pytest.fixture
-def bot(tmp_path: Path) -> Iterator[ProcessBot]:
-    process = ProcessBot(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log")
-    process.start()
-    yield process
-    process.stop()
-
-
 def healthcheck(port: int, host: str = "0.0.0.0") -> int:
     env = {**os.environ, "HOST": host, "PORT": str(port)}
     return subprocess.run(
@@ -232,12 +217,12 @@ def healthcheck(port: int, host: str = "0.0.0.0") -> int:
 
 
 def test_the_healthcheck_passes_for_a_live_service_and_fails_when_it_is_gone(
-    bot: ProcessBot,
+    process_bot: ProcessBot,
 ) -> None:
-    assert healthcheck(bot.port) == 0
-    assert healthcheck(bot.port, host="127.0.0.1") == 0
-    bot.stop()
-    assert healthcheck(bot.port) == 1
+    assert healthcheck(process_bot.port) == 0
+    assert healthcheck(process_bot.port, host="127.0.0.1") == 0
+    process_bot.stop()
+    assert healthcheck(process_bot.port) == 1
 
 
 def test_the_healthcheck_reaches_a_wildcard_host_over_loopback() -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.support.bot_process import ProcessBot
 
@@ -21,14 +18,6 @@ MALFORMED = [
     b"GET /healthz HTTP/1.1\r\nX-Long: " + b"y" * 20_000 + b"\r\n\r\n",
     b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n",
 ]
-
-
-@pytest.fixture
-def process_bot(tmp_path: Path) -> Iterator[ProcessBot]:
-    bot = ProcessBot(f"sqlite:///{tmp_path / 'bot.db'}", tmp_path / "bot.log")
-    bot.start()
-    yield bot
-    bot.stop()
 
 
 async def send_raw_http(port: int, request: bytes, half_close: bool = False) -> bytes:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.devtools.connector_standin import LocalConnector
 from tests.integration.test_bot_processes import JOURNEY, assert_exactly_one_record_each, take_step
@@ -19,12 +18,6 @@ from tests.support.http_bot import TeamsClient
 
 EXIT_BOUND_SECONDS = 20
 HALFWAY = 4  # the step whose turn is in flight at SIGTERM
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109

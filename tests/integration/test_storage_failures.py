@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from bot.storage.sqlite import SqliteDocumentStore
 from tests.support.cosmos_server import KEY as COSMOS_KEY
 from tests.support.http_bot import RunningBot, StartBot, TeamsClient
 from tests.support.journey import settings_for_tests
+from tests.support.loopback import free_port
 from tests.support.texts import APOLOGY, TOPIC_QUESTION, TYPE_QUESTION
 
 START_TIMEOUT = 60
@@ -103,12 +103,6 @@ async def test_a_folder_with_other_peoples_files_is_left_open_but_the_files_are_
 
 
 # --- unusable storage at start-up -----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_service(storage_url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

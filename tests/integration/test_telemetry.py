@@ -30,12 +30,6 @@ QUIET = {
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def sink() -> AsyncIterator[TelemetrySink]:
     async with TelemetrySink() as running:
         yield running

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
@@ -15,18 +16,12 @@ ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def azurite_blob(location: Path) -> Iterator[str]:
     """Start the blob service; yields a connection string for it."""
     if not AZURITE.exists():
         raise RuntimeError("Azurite is missing: run `npm ci` in the repository root")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             "node",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.devtools.playground import local_mode_env, start_bot, stop_process, wait_for_http
+from tests.support.loopback import free_port
 
 
 class ProcessBot:
@@ -24,7 +24,7 @@ class ProcessBot:
         self.storage_url = storage_url
         self.log = log
         self.env = env or {}
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -55,12 +55,6 @@ class ProcessBot:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             stop_process(self.process)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import ipaddress
 import json
 import re
 import secrets
-import socket
 import ssl
 import uuid
 from collections import deque
@@ -38,6 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from multidict import CIMultiDict
+
+from tests.support.loopback import serve_on_loopback
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
@@ -298,21 +299,10 @@ class GraphStandIn:
             "/v1.0/users/{user_id}/onlineMeetings/{meeting_id}", self._delete_meeting
         )
         app.router.add_post("/v1.0/users/{user_id}/checkMemberGroups", self._check_groups)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, ssl_context=self.tls.server_context())
-        await site.start()
+        self._runner, self._port = await serve_on_loopback(app, self.tls.server_context())
         identity = web.Application()
         identity.router.add_get("/msi/token", self._identity_token)
-        self._identity_runner = web.AppRunner(identity, access_log=None)
-        await self._identity_runner.setup()
-        identity_sock = socket.socket()
-        identity_sock.bind(("127.0.0.1", 0))
-        self._identity_port = identity_sock.getsockname()[1]
-        await web.SockSite(self._identity_runner, identity_sock).start()
+        self._identity_runner, self._identity_port = await serve_on_loopback(identity)
 
     async def close(self) -> None:
         self._release.set()  # let stalled handlers finish

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from tests.support.loopback import serve_on_loopback
 
 INSTRUMENTATION_KEY = "5a9f1c3e-7b2d-4e8f-9a1c-3d5e7f9b1c2d"
 
@@ -46,12 +47,7 @@ class TelemetrySink:
         app.router.add_post("/v2.1/track", self._track)
         app.router.add_post("/v1/traces", self._traces)
         app.router.add_post("/v1/metrics", self._metrics)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self._runner, self._port = await serve_on_loopback(app)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -106,22 +102,25 @@ class TelemetrySink:
         return web.json_response({"itemsReceived": count, "itemsAccepted": count, "errors": []})
 
     async def _traces(self, request: web.Request) -> web.Response:
-        message = ExportTraceServiceRequest.FromString(await request.read())
-        decoded = MessageToDict(message)
-        self.raw.append(json.dumps(decoded, ensure_ascii=False))
-        for resource_spans in decoded.get("resourceSpans", []):
-            for scope in resource_spans.get("scopeSpans", []):
-                self.otlp_spans.extend(scope.get("spans", []))
+        for spans in self._otlp(await request.read(), ExportTraceServiceRequest, "Spans"):
+            self.otlp_spans.extend(spans)
         return _protobuf(ExportTraceServiceResponse())
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        message = ExportMetricsServiceRequest.FromString(await request.read())
-        decoded = MessageToDict(message)
-        self.raw.append(json.dumps(decoded, ensure_ascii=False))
-        for resource_metrics in decoded.get("resourceMetrics", []):
-            for scope in resource_metrics.get("scopeMetrics", []):
-                self.otlp_metrics.extend(scope.get("metrics", []))
+        for metrics in self._otlp(await request.read(), ExportMetricsServiceRequest, "Metrics"):
+            self.otlp_metrics.extend(metrics)
         return _protobuf(ExportMetricsServiceResponse())
+
+    def _otlp(self, body: bytes, message_type: Any, signal: str) -> list[list[dict[str, Any]]]:
+        """The items of an OTLP request (``resource<Signal>`` → ``scope<Signal>`` → items),
+        recorded as text for the search for what must not be there."""
+        decoded = MessageToDict(message_type.FromString(body))
+        self.raw.append(json.dumps(decoded, ensure_ascii=False))
+        return [
+            scope.get(signal.lower(), [])
+            for resource in decoded.get(f"resource{signal}", [])
+            for scope in resource.get(f"scope{signal}", [])
+        ]
 
 
 def _protobuf(message: Any) -> web.Response:
