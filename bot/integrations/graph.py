@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from yarl import URL
 
-from bot.integrations.graph_errors import GraphError, GraphTimeoutError
+from bot.integrations.graph_errors import GraphError, GraphTimeoutError, error_from_answer
 from bot.integrations.graph_tokens import DEFAULT_AUTHORITY_HOST, ClientSecretTokens, TokenSource
 from bot.observability import child_span
 
@@ -324,7 +324,7 @@ class GraphClient:
                 continue
             if status < 400:
                 return status, answer
-            failure = _graph_error(status, answer, request_id)
+            failure = error_from_answer(status, answer, request_id)
             if status not in RETRY_STATUSES or attempt == self._max_attempts:
                 raise failure
             delay = self._retry_after(retry_after, attempt)
@@ -390,16 +390,3 @@ async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
         return json.loads(raw) if raw else None
     except ValueError:
         return None
-
-
-def _graph_error(status: int, answer: Any, request_id: str) -> GraphError:
-    """Graph's ``{"error": {"code", "message"}}`` as a GraphError."""
-    details = answer.get("error") if isinstance(answer, dict) else None
-    if not isinstance(details, dict):
-        details = {}
-    code = str(details.get("code") or f"http_{status}")
-    message = str(details.get("message") or "")
-    inner = details.get("innerError")
-    if not request_id and isinstance(inner, dict):
-        request_id = str(inner.get("request-id", ""))
-    return GraphError(status, code, message, request_id=request_id)

@@ -1,6 +1,9 @@
-"""What a Graph call can fail with. No message carries a token or a request body."""
+"""What a Graph call can fail with, and Graph's error answer read as one. No message carries a
+token or a request body."""
 
 from __future__ import annotations
+
+from typing import Any
 
 _MESSAGE_LIMIT = 300
 
@@ -30,3 +33,16 @@ class GraphAuthError(GraphError):
 
 class GraphTimeoutError(GraphError):
     """Graph did not answer in time. Not retried: a create may have happened anyway."""
+
+
+def error_from_answer(status: int, answer: Any, request_id: str) -> GraphError:
+    """Graph's ``{"error": {"code", "message"}}`` as a GraphError."""
+    details = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(details, dict):
+        details = {}
+    code = str(details.get("code") or f"http_{status}")
+    message = str(details.get("message") or "")
+    inner = details.get("innerError")
+    if not request_id and isinstance(inner, dict):
+        request_id = str(inner.get("request-id", ""))
+    return GraphError(status, code, message, request_id=request_id)
